@@ -1,0 +1,162 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { faultSchema } from './faults.js';
+
+/**
+ * The fleet fixture: the AWS resources a sandbox starts with. YAML or JSON; validated strictly so
+ * a typo fails fast with the file, the path inside it and what was expected.
+ */
+const tagMap = z.record(z.string().min(1).max(128), z.string().max(256));
+
+const logDelivery = z.strictObject({
+  logType: z.enum(['slow-log', 'engine-log']),
+  destinationType: z.enum(['cloudwatch-logs', 'kinesis-firehose']),
+  destination: z.string().min(1).describe('log group name or delivery stream name'),
+  logFormat: z.enum(['text', 'json']).default('json'),
+});
+
+const endpointRef = z.strictObject({
+  group: z.string().min(1).describe('replication group id in this fixture'),
+  endpoint: z.enum(['primary', 'reader', 'configuration']).default('primary'),
+});
+
+export const replicationGroupFixture = z.strictObject({
+  id: z.string().min(1),
+  description: z.string().default('sandbox replication group'),
+  engine: z.enum(['redis', 'valkey']).default('redis'),
+  engineVersion: z
+    .string()
+    .regex(/^\d+\.\d+(\.\d+)?$/, 'expected a version like 7.0 or 7.0.7')
+    .default('7.0'),
+  nodeType: z
+    .string()
+    .regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'expected a node type like cache.r6g.large')
+    .default('cache.r6g.large'),
+  clusterMode: z.enum(['enabled', 'disabled']).default('disabled'),
+  shards: z.number().int().min(1).max(500).default(1),
+  replicasPerShard: z.number().int().min(0).max(5).default(1),
+  automaticFailover: z.boolean().optional(),
+  multiAz: z.boolean().default(false),
+  availabilityZones: z.array(z.string().min(1)).default(['us-east-1a', 'us-east-1b', 'us-east-1c']),
+  port: z.number().int().min(1024).max(65535).default(6379),
+  parameterGroup: z.string().default('default.redis7'),
+  subnetGroup: z.string().default('sandbox-private'),
+  securityGroupIds: z
+    .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'expected a security group id like sg-0123abcd'))
+    .default([]),
+  atRestEncryption: z.boolean().default(false),
+  kmsKey: z.string().optional().describe('key id, ARN or alias of a fixture key'),
+  transitEncryption: z.boolean().default(false),
+  transitEncryptionMode: z.enum(['preferred', 'required']).optional(),
+  authTokenSecret: z.string().optional().describe('name of a fixture secret holding the AUTH token'),
+  userGroupIds: z.array(z.string()).default([]),
+  logDelivery: z.array(logDelivery).default([]),
+  networkType: z.enum(['ipv4', 'ipv6', 'dual_stack']).default('ipv4'),
+  ipDiscovery: z.enum(['ipv4', 'ipv6']).default('ipv4'),
+  snapshotRetentionLimit: z.number().int().min(0).max(35).default(0),
+  snapshotWindow: z.string().default('03:00-04:00'),
+  maintenanceWindow: z.string().default('sun:05:00-sun:06:00'),
+  autoMinorVersionUpgrade: z.boolean().default(true),
+  dataTiering: z.boolean().default(false),
+  globalReplicationGroupId: z.string().optional(),
+  tags: tagMap.default({}),
+  dataSizeMb: z.number().nonnegative().default(100).describe('drives simulated durations'),
+  status: z.enum(['available', 'creating', 'modifying', 'snapshotting']).default('available'),
+});
+
+const recordFixture = z.strictObject({
+  name: z.string().min(1),
+  type: z.enum(['CNAME', 'A', 'AAAA', 'TXT']).default('CNAME'),
+  ttl: z.number().int().min(0).max(2147483647).default(300),
+  values: z.array(z.union([z.string().min(1), endpointRef])).min(1),
+});
+
+const hostedZoneFixture = z.strictObject({
+  id: z
+    .string()
+    .regex(/^Z[A-Z0-9]{1,31}$/, 'expected a hosted zone id like Z0123456789ABC')
+    .optional(),
+  name: z.string().min(1),
+  private: z.boolean().default(true),
+  vpcId: z.string().default('vpc-0sandbox'),
+  records: z.array(recordFixture).default([]),
+});
+
+const keyFixture = z.strictObject({
+  id: z.string().uuid('expected a key id in UUID form').optional(),
+  aliases: z
+    .array(z.string().regex(/^alias\/[a-zA-Z0-9/_-]+$/, 'expected an alias like alias/my-key'))
+    .default([]),
+  state: z.enum(['Enabled', 'Disabled', 'PendingDeletion']).default('Enabled'),
+  spec: z.enum(['SYMMETRIC_DEFAULT', 'RSA_2048', 'ECC_NIST_P256', 'HMAC_256']).default('SYMMETRIC_DEFAULT'),
+  manager: z.enum(['CUSTOMER', 'AWS']).default('CUSTOMER'),
+  description: z.string().default(''),
+});
+
+const secretFixture = z.strictObject({
+  name: z.string().min(1),
+  value: z.string().describe('SecretString'),
+});
+
+export const fixtureSchema = z.strictObject({
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a region like us-east-1')
+    .default('us-east-1'),
+  accountId: z
+    .string()
+    .regex(/^\d{12}$/, 'expected a 12-digit account id')
+    .default('123456789012'),
+  timeScale: z.number().nonnegative().default(0.001).describe('multiplies realistic durations'),
+  elasticache: z
+    .strictObject({ replicationGroups: z.array(replicationGroupFixture).default([]) })
+    .default({ replicationGroups: [] }),
+  route53: z
+    .strictObject({ hostedZones: z.array(hostedZoneFixture).default([]) })
+    .default({ hostedZones: [] }),
+  kms: z.strictObject({ keys: z.array(keyFixture).default([]) }).default({ keys: [] }),
+  secretsManager: z.strictObject({ secrets: z.array(secretFixture).default([]) }).default({ secrets: [] }),
+  faults: z.array(faultSchema).default([]),
+});
+
+export type FixtureInput = z.input<typeof fixtureSchema>;
+export type Fixture = z.output<typeof fixtureSchema>;
+export type ReplicationGroupFixture = z.output<typeof replicationGroupFixture>;
+export type EndpointRef = z.output<typeof endpointRef>;
+export type HostedZoneFixture = z.output<typeof hostedZoneFixture>;
+
+export class FixtureError extends Error {
+  override readonly name = 'FixtureError';
+}
+
+/** Validates fixture data; `source` names the file (or origin) in error messages. */
+export function parseFixture(data: unknown, source = 'fixture'): Fixture {
+  const result = fixtureSchema.safeParse(data ?? {});
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
+      return `  ${source}: ${path}: ${issue.message}`;
+    });
+    throw new FixtureError(`Invalid sandbox fixture:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+export function loadFixtureFile(path: string): Fixture {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new FixtureError(`Cannot read fixture file ${path}: ${(error as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new FixtureError(
+      `${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+    );
+  }
+  return parseFixture(data, path);
+}

@@ -1,0 +1,98 @@
+import { Clock } from './clock.js';
+import { type DataPlane, NullDataPlane } from './dataplane.js';
+import { FaultInjector, type FaultSpec } from './faults.js';
+import { type Fixture, type FixtureInput, parseFixture } from './fixture.js';
+import { SandboxServer } from './server.js';
+import { ElastiCacheStore, elastiCacheService } from './services/elasticache/service.js';
+import { KmsStore, kmsService } from './services/kms.js';
+import { Route53Store, route53Service } from './services/route53.js';
+import { SecretStore, secretsManagerService } from './services/secretsmanager.js';
+import type { SandboxContext } from './services/types.js';
+
+export type { FaultSpec } from './faults.js';
+export type { FixtureInput } from './fixture.js';
+export { FixtureError, loadFixtureFile, parseFixture } from './fixture.js';
+
+export interface SandboxOptions {
+  fixture?: FixtureInput | Fixture;
+  /** Port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+  /** Overrides the fixture's timeScale. */
+  timeScale?: number;
+  dataPlane?: DataPlane;
+}
+
+export interface Sandbox {
+  /** The URL to put in AWS_ENDPOINT_URL. */
+  endpoint: string;
+  region: string;
+  accountId: string;
+  /** Environment variables that point the AWS SDK (and the AWS CLI) at this sandbox. */
+  env: Record<string, string>;
+  faults: FaultInjector;
+  kms: KmsStore;
+  secrets: SecretStore;
+  elasticache: ElastiCacheStore;
+  route53: Route53Store;
+  server: SandboxServer;
+  injectFaults(...faults: FaultSpec[]): void;
+  stop(): Promise<void>;
+}
+
+/** Starts a local AWS (ElastiCache, Route 53, KMS, Secrets Manager) seeded from a fixture. */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const fixture = parseFixture(options.fixture ?? {});
+  const ctx: SandboxContext = {
+    region: fixture.region,
+    accountId: fixture.accountId,
+    clock: new Clock(options.timeScale ?? fixture.timeScale),
+    faults: new FaultInjector(),
+  };
+  const dataPlane = options.dataPlane ?? new NullDataPlane();
+  const kms = new KmsStore(ctx);
+  const secrets = new SecretStore(ctx);
+  const elasticache = new ElastiCacheStore(ctx, kms, secrets, dataPlane);
+  const route53 = new Route53Store(ctx, (ref) => elasticache.endpointOf(ref.group, ref.endpoint));
+
+  for (const key of fixture.kms.keys) kms.addKey(key);
+  for (const secret of fixture.secretsManager.secrets) secrets.add(secret.name, secret.value);
+  for (const group of fixture.elasticache.replicationGroups) await elasticache.seedGroup(group);
+  for (const zone of fixture.route53.hostedZones) route53.seedZone(zone);
+  ctx.faults.add(...fixture.faults);
+
+  const server = new SandboxServer(
+    [
+      elastiCacheService(ctx, elasticache),
+      route53Service(ctx, route53),
+      kmsService(ctx, kms),
+      secretsManagerService(secrets),
+    ],
+    ctx.faults,
+  );
+  const endpoint = await server.listen(options.port ?? 0);
+  return {
+    endpoint,
+    region: ctx.region,
+    accountId: ctx.accountId,
+    env: {
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: ctx.region,
+      AWS_DEFAULT_REGION: ctx.region,
+      AWS_ACCESS_KEY_ID: 'sandbox',
+      AWS_SECRET_ACCESS_KEY: 'sandbox',
+      // The sandbox is not a real AWS account: never let a request fall through to one.
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
+    faults: ctx.faults,
+    kms,
+    secrets,
+    elasticache,
+    route53,
+    server,
+    injectFaults: (...faults) => ctx.faults.add(...faults),
+    async stop() {
+      await server.close();
+      await dataPlane.close();
+    },
+  };
+}

@@ -1,0 +1,545 @@
+import { createHash } from 'node:crypto';
+import { DURATIONS, sizeDuration } from '../../clock.js';
+import type { DataPlane, NodeAddress, SnapshotData } from '../../dataplane.js';
+import type { ReplicationGroupFixture } from '../../fixture.js';
+import { AwsFault } from '../../protocol/errors.js';
+import type { KmsStore } from '../kms.js';
+import type { SecretStore } from '../secretsmanager.js';
+import type { SandboxContext } from '../types.js';
+import { checkBackupSupported, SNAPSHOT_QUOTA_PER_NODE_PER_DAY } from './rules.js';
+
+export type GroupStatus =
+  | 'creating'
+  | 'available'
+  | 'modifying'
+  | 'deleting'
+  | 'create-failed'
+  | 'snapshotting';
+export type SnapshotStatus = 'creating' | 'available' | 'restoring' | 'deleting' | 'failed';
+
+export interface Member {
+  id: string;
+  role: 'primary' | 'replica';
+  az: string;
+  created: Date;
+  address?: NodeAddress;
+}
+
+export interface Shard {
+  id: string;
+  slots?: string;
+  members: Member[];
+}
+
+export interface LogDelivery {
+  LogType: string;
+  DestinationType: string;
+  DestinationDetails: unknown;
+  LogFormat: string;
+}
+
+export interface GroupSettings {
+  description: string;
+  engine: 'redis' | 'valkey';
+  engineVersion: string;
+  nodeType: string;
+  clusterEnabled: boolean;
+  clusterMode: 'enabled' | 'disabled' | 'compatible';
+  automaticFailover: boolean;
+  multiAz: boolean;
+  port: number;
+  parameterGroup: string;
+  subnetGroup: string;
+  securityGroupIds: string[];
+  atRest: boolean;
+  kmsKeyArn?: string;
+  transit: boolean;
+  transitMode?: 'preferred' | 'required';
+  authToken?: string;
+  userGroupIds: string[];
+  logDelivery: LogDelivery[];
+  networkType: string;
+  ipDiscovery: string;
+  snapshotRetentionLimit: number;
+  snapshotWindow: string;
+  maintenanceWindow: string;
+  autoMinorVersionUpgrade: boolean;
+  dataTiering: boolean;
+  globalReplicationGroupId?: string;
+  notificationTopicArn?: string;
+}
+
+/** A pending life-cycle transition, applied when read after `until` (and after `work` settles). */
+interface Pending {
+  until: number;
+  stuck: boolean;
+  work?: { done: boolean; failed: boolean };
+  apply: (failed: boolean) => void;
+}
+
+export interface Group extends GroupSettings {
+  id: string;
+  arn: string;
+  status: GroupStatus;
+  shards: Shard[];
+  tags: Map<string, string>;
+  dataSizeMb: number;
+  created: Date;
+  authTokenLastModified?: Date;
+  pending?: Pending;
+  /** Settings applied when the running modification completes. */
+  pendingModification?: Partial<GroupSettings>;
+  snapshottingClusterId?: string;
+  /** Manual snapshot start times per node id, for the 24-hour quota. */
+  backupsTaken: Map<string, number[]>;
+}
+
+export interface Snapshot {
+  name: string;
+  arn: string;
+  status: SnapshotStatus;
+  source: 'manual' | 'automated';
+  groupId: string;
+  cacheClusterId?: string;
+  settings: GroupSettings;
+  shards: { id: string; slots?: string; replicaCount: number; memberId: string }[];
+  kmsKeyArn?: string;
+  tags: Map<string, string>;
+  dataSizeMb: number;
+  created: Date;
+  data?: SnapshotData;
+  pending?: Pending;
+}
+
+const regionShort = (region: string) =>
+  region
+    .split('-')
+    .map((part, i) => (i === 0 ? part : /^\d+$/.test(part) ? part : part[0]))
+    .join('');
+
+/** Keeps track of replication groups and snapshots, and advances their life cycles. */
+export class ElastiCacheStore {
+  readonly groups = new Map<string, Group>();
+  readonly snapshots = new Map<string, Snapshot>();
+  /** Per account and region, like the random part of real endpoint host names. */
+  readonly endpointSuffix: string;
+
+  constructor(
+    readonly ctx: SandboxContext,
+    readonly kms: KmsStore,
+    readonly secrets: SecretStore,
+    readonly dataPlane: DataPlane,
+  ) {
+    this.endpointSuffix = createHash('sha256')
+      .update(`${ctx.accountId}/${ctx.region}`)
+      .digest('hex')
+      .slice(0, 6);
+  }
+
+  groupArn(id: string): string {
+    return `arn:aws:elasticache:${this.ctx.region}:${this.ctx.accountId}:replicationgroup:${id}`;
+  }
+
+  snapshotArn(name: string): string {
+    return `arn:aws:elasticache:${this.ctx.region}:${this.ctx.accountId}:snapshot:${name}`;
+  }
+
+  /**
+   * Endpoint host names in the formats ElastiCache uses: `master.`/`replica.` names for groups
+   * with in-transit encryption, `<id>.xxxxxx.ng.0001` / `<id>-ro` otherwise, and a
+   * configuration endpoint for cluster mode enabled.
+   * https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Endpoints.html
+   */
+  endpointHost(
+    group: Pick<Group, 'id' | 'transit' | 'clusterEnabled'>,
+    kind: 'primary' | 'reader' | 'configuration' | { node: string },
+  ): string {
+    const tail = `${this.endpointSuffix}.${regionShort(this.ctx.region)}.cache.amazonaws.com`;
+    if (typeof kind === 'object') {
+      const node = kind.node;
+      const shard = /-(\d{4})-\d{3}$/.exec(node)?.[1] ?? '0001';
+      return `${node}.${this.endpointSuffix}.${shard}.${regionShort(this.ctx.region)}.cache.amazonaws.com`;
+    }
+    if (kind === 'configuration') {
+      return group.transit
+        ? `clustercfg.${group.id}.${tail}`
+        : `${group.id}.${this.endpointSuffix}.clustercfg.${regionShort(this.ctx.region)}.cache.amazonaws.com`;
+    }
+    if (group.transit) return `${kind === 'primary' ? 'master' : 'replica'}.${group.id}.${tail}`;
+    return `${kind === 'primary' ? group.id : `${group.id}-ro`}.${this.endpointSuffix}.ng.0001.${regionShort(this.ctx.region)}.cache.amazonaws.com`;
+  }
+
+  /** The host name a DNS record can point at, for fixture references. */
+  endpointOf(groupId: string, kind: 'primary' | 'reader' | 'configuration'): string {
+    const group = this.groups.get(groupId.toLowerCase());
+    if (!group)
+      throw new Error(`fixture references replication group '${groupId}', which the fixture does not define`);
+    if (kind === 'configuration' && !group.clusterEnabled) {
+      throw new Error(
+        `fixture references the configuration endpoint of '${groupId}', which has cluster mode disabled`,
+      );
+    }
+    if (kind !== 'configuration' && group.clusterEnabled) {
+      throw new Error(
+        `fixture references the ${kind} endpoint of '${groupId}', which has cluster mode enabled: use configuration`,
+      );
+    }
+    return this.endpointHost(group, kind);
+  }
+
+  /** Lays out shards and members: `<id>-001…` (disabled) or `<id>-0001-001…` (enabled). */
+  layout(
+    id: string,
+    clusterEnabled: boolean,
+    shardCount: number,
+    replicasPerShard: number,
+    azs: string[],
+    slotsFrom?: (string | undefined)[],
+  ): Shard[] {
+    const created = new Date(this.ctx.clock.now());
+    const shards: Shard[] = [];
+    let azIndex = 0;
+    for (let s = 0; s < shardCount; s++) {
+      const shardId = String(s + 1).padStart(4, '0');
+      const members: Member[] = [];
+      for (let n = 0; n <= replicasPerShard; n++) {
+        const nodeNumber = clusterEnabled ? n + 1 : s * (replicasPerShard + 1) + n + 1;
+        const memberId = clusterEnabled
+          ? `${id}-${shardId}-${String(nodeNumber).padStart(3, '0')}`
+          : `${id}-${String(nodeNumber).padStart(3, '0')}`;
+        members.push({
+          id: memberId,
+          role: n === 0 ? 'primary' : 'replica',
+          az: azs[azIndex++ % Math.max(azs.length, 1)] ?? 'us-east-1a',
+          created,
+        });
+      }
+      shards.push({
+        id: shardId,
+        slots: clusterEnabled ? (slotsFrom?.[s] ?? evenSlots(s, shardCount)) : undefined,
+        members,
+      });
+    }
+    return shards;
+  }
+
+  /** Adds a fixture group as it already exists (no life cycle), starting its data plane nodes. */
+  async seedGroup(fixture: ReplicationGroupFixture): Promise<Group> {
+    const id = fixture.id.toLowerCase();
+    const clusterEnabled = fixture.clusterMode === 'enabled';
+    const kmsKeyArn = fixture.kmsKey ? this.kms.resolve(fixture.kmsKey)?.arn : undefined;
+    if (fixture.kmsKey && !kmsKeyArn)
+      throw new Error(
+        `fixture group '${fixture.id}' names KMS key '${fixture.kmsKey}', which the fixture does not define`,
+      );
+    let authToken: string | undefined;
+    if (fixture.authTokenSecret) {
+      const secret = this.secrets.resolve(fixture.authTokenSecret);
+      if (!secret)
+        throw new Error(
+          `fixture group '${fixture.id}' names secret '${fixture.authTokenSecret}', which the fixture does not define`,
+        );
+      authToken = secret.value;
+    }
+    const automaticFailover = fixture.automaticFailover ?? (clusterEnabled || fixture.replicasPerShard > 0);
+    const group: Group = {
+      id,
+      arn: this.groupArn(id),
+      status: fixture.status,
+      description: fixture.description,
+      engine: fixture.engine,
+      engineVersion: fixture.engineVersion,
+      nodeType: fixture.nodeType,
+      clusterEnabled,
+      clusterMode: fixture.clusterMode,
+      automaticFailover,
+      multiAz: fixture.multiAz,
+      port: fixture.port,
+      parameterGroup: fixture.parameterGroup,
+      subnetGroup: fixture.subnetGroup,
+      securityGroupIds: fixture.securityGroupIds,
+      atRest: fixture.atRestEncryption,
+      kmsKeyArn,
+      transit: fixture.transitEncryption,
+      transitMode: fixture.transitEncryption ? (fixture.transitEncryptionMode ?? 'required') : undefined,
+      authToken,
+      userGroupIds: fixture.userGroupIds,
+      logDelivery: fixture.logDelivery.map((l) => ({
+        LogType: l.logType,
+        DestinationType: l.destinationType,
+        DestinationDetails:
+          l.destinationType === 'cloudwatch-logs'
+            ? { CloudWatchLogsDetails: { LogGroup: l.destination } }
+            : { KinesisFirehoseDetails: { DeliveryStream: l.destination } },
+        LogFormat: l.logFormat,
+      })),
+      networkType: fixture.networkType,
+      ipDiscovery: fixture.ipDiscovery,
+      snapshotRetentionLimit: fixture.snapshotRetentionLimit,
+      snapshotWindow: fixture.snapshotWindow,
+      maintenanceWindow: fixture.maintenanceWindow,
+      autoMinorVersionUpgrade: fixture.autoMinorVersionUpgrade,
+      dataTiering: fixture.dataTiering,
+      globalReplicationGroupId: fixture.globalReplicationGroupId,
+      shards: this.layout(
+        id,
+        clusterEnabled,
+        fixture.shards,
+        fixture.replicasPerShard,
+        fixture.availabilityZones,
+      ),
+      tags: new Map(Object.entries(fixture.tags)),
+      dataSizeMb: fixture.dataSizeMb,
+      created: new Date(this.ctx.clock.now()),
+      backupsTaken: new Map(),
+    };
+    await this.startNodes(group);
+    this.groups.set(id, group);
+    return group;
+  }
+
+  private async startNodes(group: Group, from?: SnapshotData): Promise<void> {
+    const addresses = await this.dataPlane.createGroup(
+      {
+        groupId: group.id,
+        clusterMode: group.clusterEnabled,
+        port: group.port,
+        shards: group.shards.map((s) => ({
+          nodeGroupId: s.id,
+          slots: s.slots,
+          nodeIds: s.members.map((m) => m.id),
+        })),
+        transitEncryption: group.transit,
+        authToken: group.authToken,
+      },
+      from,
+    );
+    for (const shard of group.shards) for (const m of shard.members) m.address = addresses[m.id];
+  }
+
+  // ---------------------------------------------------------------- life cycles
+
+  /** Runs `work` (data plane) alongside the simulated duration. */
+  private schedule(
+    realisticMs: number,
+    stuck: boolean,
+    apply: (failed: boolean) => void,
+    work?: () => Promise<void>,
+  ): Pending {
+    const pending: Pending = { until: this.ctx.clock.deadline(realisticMs), stuck, apply };
+    if (work) {
+      const state = { done: false, failed: false };
+      pending.work = state;
+      work().then(
+        () => {
+          state.done = true;
+        },
+        () => {
+          state.done = true;
+          state.failed = true;
+        },
+      );
+    }
+    return pending;
+  }
+
+  private advance(target: { pending?: Pending }): void {
+    const p = target.pending;
+    if (!p || p.stuck || this.ctx.clock.now() < p.until) return;
+    if (p.work && !p.work.done) return;
+    target.pending = undefined;
+    p.apply(p.work?.failed ?? false);
+  }
+
+  /** Applies every transition that is due. Called before any read or write. */
+  tick(): void {
+    for (const snapshot of [...this.snapshots.values()]) this.advance(snapshot);
+    for (const group of [...this.groups.values()]) this.advance(group);
+  }
+
+  getGroup(id: string): Group {
+    this.tick();
+    const group = this.groups.get(id.toLowerCase());
+    if (!group) throw new AwsFault('ReplicationGroupNotFoundFault', `ReplicationGroup ${id} not found.`);
+    return group;
+  }
+
+  getSnapshot(name: string): Snapshot {
+    this.tick();
+    const snapshot = this.snapshots.get(name.toLowerCase());
+    if (!snapshot) throw new AwsFault('SnapshotNotFoundFault', `Snapshot ${name} not found.`);
+    return snapshot;
+  }
+
+  requireAvailable(group: Group, action: string): void {
+    if (group.status !== 'available') {
+      throw new AwsFault(
+        'InvalidReplicationGroupStateFault',
+        `Replication group ${group.id} must be in available state to ${action}; it is ${group.status}.`,
+      );
+    }
+  }
+
+  /** Starts creating a group (new or restored); `create-failed` if its KMS key is unusable. */
+  beginCreate(group: Group, from?: Snapshot): void {
+    const outcome = this.ctx.faults.groupOutcome(group.id, 'create');
+    const keyUsable = (arn?: string) => !arn || this.kms.resolve(arn)?.state === 'Enabled';
+    // A disabled or deleted KMS key leaves the new group in create-failed (aws-notes: KMS).
+    const doomed = outcome === 'create-failed' || !keyUsable(group.kmsKeyArn) || !keyUsable(from?.kmsKeyArn);
+    if (from) from.status = 'restoring';
+    const duration = sizeDuration(DURATIONS.groupCreateBaseMs, from?.dataSizeMb ?? 0);
+    group.pending = this.schedule(
+      duration,
+      outcome === 'stuck',
+      (failed) => {
+        group.status = failed || doomed ? 'create-failed' : 'available';
+        if (from && this.snapshots.get(from.name) === from) from.status = 'available';
+      },
+      doomed ? undefined : () => this.startNodes(group, from?.data),
+    );
+    this.groups.set(group.id, group);
+  }
+
+  beginModify(group: Group, changes: Partial<GroupSettings>): void {
+    const outcome = this.ctx.faults.groupOutcome(group.id, 'modify');
+    group.status = 'modifying';
+    group.pendingModification = changes;
+    group.pending = this.schedule(DURATIONS.groupModifyBaseMs, outcome === 'stuck', () => {
+      Object.assign(group, group.pendingModification);
+      if ('authToken' in changes) group.authTokenLastModified = new Date(this.ctx.clock.now());
+      group.pendingModification = undefined;
+      group.status = 'available';
+    });
+  }
+
+  beginDelete(group: Group, finalSnapshotName?: string): Snapshot | undefined {
+    const outcome = this.ctx.faults.groupOutcome(group.id, 'delete');
+    let final: Snapshot | undefined;
+    if (finalSnapshotName) {
+      // The final backup is taken from the primary of each shard (aws-notes: Delete).
+      final = this.beginSnapshot(group, finalSnapshotName, {
+        fromPrimary: true,
+        kmsKeyArn: group.kmsKeyArn,
+        tags: [],
+        final: true,
+      });
+    }
+    group.status = 'deleting';
+    group.pending = this.schedule(
+      sizeDuration(DURATIONS.groupDeleteBaseMs, 0),
+      outcome === 'stuck',
+      () => {
+        this.groups.delete(group.id);
+        void this.dataPlane.deleteGroup(group.id);
+      },
+      final ? () => waitFor(() => final.data !== undefined || final.status !== 'creating') : undefined,
+    );
+    return final;
+  }
+
+  /** Starts a manual snapshot of one member per shard. */
+  beginSnapshot(
+    group: Group,
+    name: string,
+    options: {
+      memberId?: string;
+      fromPrimary?: boolean;
+      kmsKeyArn?: string;
+      tags: { Key?: string; Value?: string }[];
+      final?: boolean;
+    },
+  ): Snapshot {
+    checkBackupSupported(group.nodeType);
+    if (this.snapshots.has(name))
+      throw new AwsFault('SnapshotAlreadyExistsFault', `Snapshot ${name} already exists.`);
+    const now = this.ctx.clock.now();
+    const sources = group.shards.map((shard) => {
+      const chosen =
+        (options.memberId ? shard.members.find((m) => m.id === options.memberId) : undefined) ??
+        (options.fromPrimary
+          ? shard.members[0]
+          : (shard.members.find((m) => m.role === 'replica') ?? shard.members[0]));
+      return { shard, member: chosen! };
+    });
+    // At most 20 manual backups per node per 24 hours (aws-notes: Snapshot).
+    for (const { member } of sources) {
+      const recent = (group.backupsTaken.get(member.id) ?? []).filter((t) => now - t < 24 * 3600_000);
+      if (recent.length >= SNAPSHOT_QUOTA_PER_NODE_PER_DAY) {
+        throw new AwsFault(
+          'SnapshotQuotaExceededFault',
+          `The request cannot be processed because it would exceed the maximum number of snapshots (${SNAPSHOT_QUOTA_PER_NODE_PER_DAY}) for node ${member.id} in 24 hours.`,
+        );
+      }
+    }
+    for (const { member } of sources)
+      group.backupsTaken.set(member.id, [...(group.backupsTaken.get(member.id) ?? []), now]);
+
+    const settings: GroupSettings = { ...group, securityGroupIds: [...group.securityGroupIds] };
+    const snapshot: Snapshot = {
+      name,
+      arn: this.snapshotArn(name),
+      status: 'creating',
+      source: 'manual',
+      groupId: group.id,
+      cacheClusterId: options.memberId,
+      settings,
+      shards: group.shards.map((s, i) => ({
+        id: s.id,
+        slots: s.slots,
+        replicaCount: s.members.length - 1,
+        memberId: sources[i]!.member.id,
+      })),
+      kmsKeyArn: options.kmsKeyArn,
+      tags: new Map(options.tags.filter((t) => t.Key).map((t) => [t.Key!, t.Value ?? ''])),
+      dataSizeMb: group.dataSizeMb,
+      created: new Date(now),
+    };
+    const outcome = this.ctx.faults.snapshotOutcome(name);
+    const keyDisabled =
+      options.kmsKeyArn !== undefined && this.kms.resolve(options.kmsKeyArn)?.state !== 'Enabled';
+    if (!options.final) {
+      group.status = 'snapshotting';
+      group.snapshottingClusterId = sources[0]?.member.id;
+    }
+    snapshot.pending = this.schedule(
+      sizeDuration(DURATIONS.snapshotBaseMs, group.dataSizeMb),
+      outcome === 'stuck',
+      (failed) => {
+        if (group.status === 'snapshotting') {
+          group.status = 'available';
+          group.snapshottingClusterId = undefined;
+        }
+        if (outcome === 'disappears') this.snapshots.delete(name);
+        else snapshot.status = failed || outcome === 'failed' || keyDisabled ? 'failed' : 'available';
+      },
+      async () => {
+        snapshot.data = await this.dataPlane.snapshot(
+          group.id,
+          Object.fromEntries(sources.map(({ shard, member }) => [shard.id, member.id])),
+          { kmsKeyArn: options.kmsKeyArn },
+        );
+      },
+    );
+    this.snapshots.set(name, snapshot);
+    return snapshot;
+  }
+
+  beginDeleteSnapshot(snapshot: Snapshot): void {
+    snapshot.status = 'deleting';
+    snapshot.pending = this.schedule(10_000, false, () => {
+      this.snapshots.delete(snapshot.name);
+      if (snapshot.data) void this.dataPlane.deleteSnapshot(snapshot.data);
+    });
+  }
+}
+
+function evenSlots(index: number, count: number): string {
+  const size = Math.floor(16384 / count);
+  const start = index * size;
+  const end = index === count - 1 ? 16383 : start + size - 1;
+  return `${start}-${end}`;
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}

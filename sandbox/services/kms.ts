@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import * as kmsModel from '@aws-sdk/client-kms';
+import { AwsFault, missing } from '../protocol/errors.js';
+import { jsonProtocol } from '../protocol/json.js';
+import { collectSchemas } from '../protocol/schema.js';
+import type { SandboxContext, ServiceDefinition } from './types.js';
+
+export interface KmsKey {
+  id: string;
+  arn: string;
+  state: 'Enabled' | 'Disabled' | 'PendingDeletion';
+  spec: string;
+  manager: 'CUSTOMER' | 'AWS';
+  description: string;
+  created: Date;
+}
+
+export interface KmsGrant {
+  grantId: string;
+  keyId: string;
+  granteePrincipal: string;
+  operations: string[];
+}
+
+/** Keys, aliases and grants. ElastiCache consults it to accept or fail encrypted resources. */
+export class KmsStore {
+  readonly keys = new Map<string, KmsKey>();
+  readonly aliases = new Map<string, string>();
+  readonly grants: KmsGrant[] = [];
+
+  constructor(private readonly ctx: SandboxContext) {}
+
+  addKey(options: {
+    id?: string;
+    aliases?: string[];
+    state?: KmsKey['state'];
+    spec?: string;
+    manager?: KmsKey['manager'];
+    description?: string;
+  }): KmsKey {
+    const id = options.id ?? randomUUID();
+    const key: KmsKey = {
+      id,
+      arn: `arn:aws:kms:${this.ctx.region}:${this.ctx.accountId}:key/${id}`,
+      state: options.state ?? 'Enabled',
+      spec: options.spec ?? 'SYMMETRIC_DEFAULT',
+      manager: options.manager ?? 'CUSTOMER',
+      description: options.description ?? '',
+      created: new Date(this.ctx.clock.now()),
+    };
+    this.keys.set(id, key);
+    for (const alias of options.aliases ?? []) this.aliases.set(alias, id);
+    return key;
+  }
+
+  /**
+   * Resolves a key id, key ARN, alias name or alias ARN, as KMS does for DescribeKey.
+   * https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html#API_DescribeKey_RequestSyntax
+   */
+  resolve(ref: string): KmsKey | undefined {
+    const aliasArn = /^arn:aws[\w-]*:kms:[^:]+:\d{12}:(alias\/.+)$/.exec(ref);
+    const keyArn = /^arn:aws[\w-]*:kms:[^:]+:\d{12}:key\/(.+)$/.exec(ref);
+    let id = ref;
+    if (aliasArn?.[1]) id = this.aliases.get(aliasArn[1]) ?? '';
+    else if (keyArn?.[1]) id = keyArn[1];
+    else if (ref.startsWith('alias/')) id = this.aliases.get(ref) ?? '';
+    return this.keys.get(id);
+  }
+
+  /** Resolves or throws KMS's NotFoundException. */
+  require(ref: string): KmsKey {
+    const key = this.resolve(ref);
+    if (!key) throw new AwsFault('NotFoundException', `Invalid keyId ${ref}`);
+    return key;
+  }
+}
+
+export function kmsService(ctx: SandboxContext, store: KmsStore): ServiceDefinition {
+  const metadata = (key: KmsKey) => ({
+    AWSAccountId: ctx.accountId,
+    KeyId: key.id,
+    Arn: key.arn,
+    CreationDate: key.created,
+    Enabled: key.state === 'Enabled',
+    Description: key.description,
+    KeyUsage: key.spec.startsWith('HMAC')
+      ? 'GENERATE_VERIFY_MAC'
+      : key.spec === 'SYMMETRIC_DEFAULT'
+        ? 'ENCRYPT_DECRYPT'
+        : 'SIGN_VERIFY',
+    KeyState: key.state,
+    Origin: 'AWS_KMS',
+    KeyManager: key.manager,
+    CustomerMasterKeySpec: key.spec,
+    KeySpec: key.spec,
+    EncryptionAlgorithms: key.spec === 'SYMMETRIC_DEFAULT' ? ['SYMMETRIC_DEFAULT'] : undefined,
+    MultiRegion: false,
+  });
+
+  return {
+    signingName: 'kms',
+    wire: jsonProtocol({ schemas: collectSchemas(kmsModel), targetPrefix: 'TrentService' }),
+    operations: {
+      DescribeKey(input: { KeyId?: string }) {
+        if (!input.KeyId) throw missing('KeyId');
+        return { KeyMetadata: metadata(store.require(input.KeyId)) };
+      },
+      ListAliases(input: { KeyId?: string; Limit?: number; Marker?: string }) {
+        const keyId = input.KeyId ? store.require(input.KeyId).id : undefined;
+        const aliases = [...store.aliases.entries()]
+          .filter(([, target]) => keyId === undefined || target === keyId)
+          .map(([name, target]) => ({
+            AliasName: name,
+            AliasArn: `arn:aws:kms:${ctx.region}:${ctx.accountId}:${name}`,
+            TargetKeyId: target,
+          }));
+        return { Aliases: aliases, Truncated: false };
+      },
+      CreateGrant(input: { KeyId?: string; GranteePrincipal?: string; Operations?: string[] }) {
+        if (!input.KeyId) throw missing('KeyId');
+        if (!input.GranteePrincipal) throw missing('GranteePrincipal');
+        if (!input.Operations?.length) throw missing('Operations');
+        const key = store.require(input.KeyId);
+        if (key.state === 'Disabled') throw new AwsFault('DisabledException', `${key.arn} is disabled.`);
+        if (key.state === 'PendingDeletion')
+          throw new AwsFault('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+        const grant: KmsGrant = {
+          grantId: randomUUID().replace(/-/g, ''),
+          keyId: key.id,
+          granteePrincipal: input.GranteePrincipal,
+          operations: input.Operations,
+        };
+        store.grants.push(grant);
+        return { GrantId: grant.grantId, GrantToken: `sandbox-grant-token-${grant.grantId}` };
+      },
+    },
+  };
+}
