@@ -1,0 +1,324 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { Peer, Port, SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { type MigratorConfig, normalizeRecordName } from '../config/schema.js';
+import { acknowledgeFindings } from './acknowledgements.js';
+import { CacheEncryptionKey, NotificationKey } from './constructs/keys.js';
+import { MigrationStateMachine } from './constructs/migration-state-machine.js';
+import { MigratorFunction } from './constructs/migrator-function.js';
+import { MigrationMonitoring } from './constructs/monitoring.js';
+import { MigrationNotifications } from './constructs/notifications.js';
+import { type PermissionScope, permissions } from './permissions.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Where the stack finds the handlers and the ASL files. */
+export interface SourcePaths {
+  /** Directory of the step handlers (`preflight.ts`, ...). */
+  readonly handlersDir: string;
+  /** Directory of the `*.asl.json` definitions. */
+  readonly stateMachineDir: string;
+}
+
+/** The paths of this repository. */
+export const REPOSITORY_SOURCES: SourcePaths = {
+  handlersDir: join(REPO_ROOT, 'lambdas', 'handlers'),
+  stateMachineDir: join(REPO_ROOT, 'statemachine'),
+};
+
+export interface MigratorStackProps extends StackProps {
+  /** The validated configuration. */
+  readonly config: MigratorConfig;
+  /**
+   * Where the handlers and definitions are.
+   * @default REPOSITORY_SOURCES
+   */
+  readonly sources?: SourcePaths;
+}
+
+/** The steps of the workflow: handler file, ASL substitution name, sizing. */
+export const STEPS = {
+  preflight: {
+    file: 'preflight.ts',
+    substitution: 'PreflightFunctionArn',
+    description: 'Preflight: checks that a replication group can be migrated',
+    memorySize: 256,
+    timeout: Duration.minutes(2),
+  },
+  snapshot: {
+    file: 'snapshot.ts',
+    substitution: 'SnapshotFunctionArn',
+    description: 'Snapshot: marks the source and backs it up',
+    memorySize: 256,
+    timeout: Duration.minutes(1),
+  },
+  restore: {
+    file: 'restore.ts',
+    substitution: 'RestoreFunctionArn',
+    description: 'Restore: creates the encrypted target from the backup',
+    memorySize: 256,
+    timeout: Duration.minutes(1),
+  },
+  verifyTarget: {
+    file: 'verify-target.ts',
+    substitution: 'VerifyTargetFunctionArn',
+    description: 'Verify target: compares the configuration of source and target',
+    memorySize: 256,
+    timeout: Duration.minutes(1),
+  },
+  verifyData: {
+    file: 'verify-data.ts',
+    substitution: 'VerifyDataFunctionArn',
+    description: 'Verify data: compares the keys of source and target over the Redis protocol',
+    memorySize: 1024,
+    timeout: Duration.minutes(15),
+  },
+  cutover: {
+    file: 'cutover.ts',
+    substitution: 'CutoverFunctionArn',
+    description: 'Cutover: points the application CNAME at the target',
+    memorySize: 256,
+    timeout: Duration.minutes(1),
+  },
+  decommission: {
+    file: 'decommission.ts',
+    substitution: 'DecommissionFunctionArn',
+    description: 'Decommission: deletes the source with a final backup',
+    memorySize: 256,
+    timeout: Duration.minutes(1),
+  },
+  rollback: {
+    file: 'rollback.ts',
+    substitution: 'RollbackFunctionArn',
+    description: 'Rollback: points the CNAME back at the source and deletes the target',
+    memorySize: 256,
+    timeout: Duration.minutes(2),
+  },
+  requestApproval: {
+    file: 'request-approval.ts',
+    substitution: 'RequestApprovalFunctionArn',
+    description: 'Request approval: sends the task token and the plan to the approval topic',
+    memorySize: 256,
+    timeout: Duration.seconds(30),
+  },
+} as const;
+
+export type StepName = keyof typeof STEPS;
+
+/** The state machines deployed, by short name and ASL file. */
+export const WORKFLOWS = {
+  MigrateReplicationGroup: 'migrate-replication-group.asl.json',
+} as const;
+
+/**
+ * The migrator: the cache key, one function per step, the workflow state machines, notifications,
+ * alarms and a dashboard.
+ */
+export class MigratorStack extends Stack {
+  readonly cacheKey: CacheEncryptionKey;
+  readonly functions: Readonly<Record<StepName, MigratorFunction>>;
+  readonly workflows: Readonly<Record<keyof typeof WORKFLOWS, MigrationStateMachine>>;
+  readonly notifications: MigrationNotifications;
+  readonly monitoring: MigrationMonitoring;
+  readonly approvalTopic: ITopic;
+  readonly verifierSecurityGroup: SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: MigratorStackProps) {
+    super(scope, id, {
+      ...props,
+      env: props.env ?? { account: props.config.account, region: props.config.region },
+      description: props.description ?? 'Migrates ElastiCache replication groups to at-rest encryption',
+    });
+    const { config } = props;
+    const sources = props.sources ?? REPOSITORY_SOURCES;
+
+    this.cacheKey = new CacheEncryptionKey(this, 'CacheKey', {
+      ...(config.kms.mode === 'existing' ? { existingKeyArn: config.kms.keyArn } : {}),
+      ...(config.kms.mode === 'create' && config.kms.alias !== undefined ? { alias: config.kms.alias } : {}),
+    });
+    const notificationKey = new NotificationKey(this, 'NotificationKey');
+
+    const permissionScope: PermissionScope = {
+      partition: this.partition,
+      region: this.region,
+      account: this.account,
+      cacheKeyArns: [this.cacheKey.keyArn, ...config.kms.additionalKeyArns],
+      hostedZones: config.dns.hostedZones.map((zone) => ({
+        id: zone.id,
+        normalizedRecordNames: [...new Set(zone.recordNames.map(normalizeRecordName))],
+      })),
+      secretKmsKeyArns: config.secrets.kmsKeyArns,
+    };
+
+    // The VPC is referenced by ID, never looked up, so synth needs no credentials.
+    const vpc = Vpc.fromVpcAttributes(this, 'Vpc', {
+      vpcId: config.network.vpcId,
+      availabilityZones: Fn.getAzs(),
+    });
+    const subnets = config.network.subnetIds.map((subnetId, index) =>
+      Subnet.fromSubnetId(this, `VerifierSubnet${index}`, subnetId),
+    );
+    this.verifierSecurityGroup = this.createVerifierSecurityGroup(vpc, config);
+
+    const logRetention = config.logging.retentionDays as RetentionDays;
+    const make = (
+      step: StepName,
+      statements: PolicyStatement[],
+      vpcPlacement?: boolean,
+    ): MigratorFunction => {
+      const spec = STEPS[step];
+      return new MigratorFunction(this, `${step[0]?.toUpperCase()}${step.slice(1)}`, {
+        entry: join(sources.handlersDir, spec.file),
+        description: spec.description,
+        memorySize: spec.memorySize,
+        timeout: spec.timeout,
+        logLevel: config.logging.level,
+        logRetention,
+        statements,
+        ...(vpcPlacement === true
+          ? { vpcPlacement: { vpc, subnets, securityGroups: [this.verifierSecurityGroup] } }
+          : {}),
+      });
+    };
+
+    const functions: Record<StepName, MigratorFunction> = {
+      preflight: make('preflight', permissions.preflight(permissionScope)),
+      snapshot: make('snapshot', permissions.snapshot(permissionScope)),
+      restore: make('restore', permissions.restore(permissionScope)),
+      verifyTarget: make('verifyTarget', permissions.verifyTarget()),
+      verifyData: make('verifyData', permissions.verifyData(permissionScope), true),
+      cutover: make('cutover', permissions.cutover(permissionScope)),
+      decommission: make('decommission', permissions.decommission(permissionScope)),
+      rollback: make('rollback', permissions.rollback(permissionScope)),
+      requestApproval: make('requestApproval', []),
+    };
+    this.functions = functions;
+
+    functions.preflight.bind('DEFAULT_KMS_KEY_ID', this.cacheKey.keyArn);
+    functions.restore.bind('DEFAULT_KMS_KEY_ID', this.cacheKey.keyArn);
+    const zoneIds = config.dns.hostedZones.map((zone) => zone.id).join(',');
+    for (const step of ['preflight', 'cutover', 'rollback'] as const) {
+      functions[step].bind('ALLOWED_HOSTED_ZONE_IDS', zoneIds);
+    }
+
+    this.notifications = new MigrationNotifications(this, 'Notifications', {
+      key: notificationKey.key,
+      emails: config.notifications.emails,
+      ...(config.notifications.criticalEmails === undefined
+        ? {}
+        : { criticalEmails: config.notifications.criticalEmails }),
+    });
+    this.approvalTopic = this.createApprovalTopic(config, notificationKey);
+    functions.requestApproval.bind(
+      'APPROVAL_TOPIC_ARN',
+      this.approvalTopic.topicArn,
+      new PolicyStatement({
+        sid: 'PublishApprovalRequests',
+        actions: ['sns:Publish'],
+        resources: [this.approvalTopic.topicArn],
+      }),
+      ...(config.approval.topicArn === undefined
+        ? [
+            new PolicyStatement({
+              sid: 'EncryptApprovalRequests',
+              actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+              resources: [notificationKey.key.keyArn],
+              conditions: { StringEquals: { 'kms:ViaService': `sns.${this.region}.amazonaws.com` } },
+            }),
+          ]
+        : []),
+    );
+
+    const bySubstitution = Object.fromEntries(
+      (Object.keys(STEPS) as StepName[]).map((step) => [STEPS[step].substitution, functions[step]]),
+    );
+    this.workflows = {
+      MigrateReplicationGroup: new MigrationStateMachine(this, 'MigrateReplicationGroup', {
+        definitionFile: join(sources.stateMachineDir, WORKFLOWS.MigrateReplicationGroup),
+        functions: bySubstitution,
+        logRetention,
+        includeExecutionData: config.logging.includeExecutionData,
+      }),
+    };
+
+    this.notifications.reportExecutions(
+      'ExecutionStatusChanged',
+      Object.values(this.workflows).map((workflow) => workflow.stateMachine),
+    );
+
+    this.monitoring = new MigrationMonitoring(this, 'Monitoring', {
+      stateMachines: this.workflows,
+      functions,
+      rollbackFunction: functions.rollback,
+      topic: this.notifications.topic,
+      criticalTopic: this.notifications.criticalTopic,
+      deadLetterQueue: this.notifications.deadLetterQueue,
+    });
+
+    new CfnOutput(this, 'CacheKeyArn', {
+      value: this.cacheKey.keyArn,
+      description: 'KMS key of the targets',
+    });
+    for (const [name, workflow] of Object.entries(this.workflows)) {
+      new CfnOutput(this, `${name}StateMachineArn`, { value: workflow.stateMachine.stateMachineArn });
+    }
+    new CfnOutput(this, 'ApprovalTopicArn', { value: this.approvalTopic.topicArn });
+    new CfnOutput(this, 'NotificationTopicArn', { value: this.notifications.topic.topicArn });
+    new CfnOutput(this, 'CriticalTopicArn', { value: this.notifications.criticalTopic.topicArn });
+
+    acknowledgeFindings(this);
+  }
+
+  /**
+   * The verifier's security group: no default egress; TCP to the caches on their port, HTTPS to the
+   * AWS API endpoints, nothing else. DNS to the VPC resolver is not subject to security groups.
+   * https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html (Amazon DNS server)
+   */
+  private createVerifierSecurityGroup(vpc: ReturnType<typeof Vpc.fromVpcAttributes>, config: MigratorConfig) {
+    const group = new SecurityGroup(this, 'VerifierSecurityGroup', {
+      vpc,
+      allowAllOutbound: false,
+      description: 'Data verifier: Redis to the caches, HTTPS to AWS APIs',
+    });
+    const cachePort = Port.tcp(config.network.cachePort);
+    config.network.cacheSecurityGroupIds.forEach((id, index) => {
+      const cacheGroup = SecurityGroup.fromSecurityGroupId(this, `CacheSecurityGroup${index}`, id, {
+        allowAllOutbound: false,
+      });
+      group.connections.allowTo(cacheGroup, cachePort, 'Data verifier to the caches');
+    });
+    if (config.network.cacheCidr !== undefined) {
+      group.addEgressRule(Peer.ipv4(config.network.cacheCidr), cachePort, 'Data verifier to the caches');
+    }
+    config.network.awsApiEndpointSecurityGroupIds.forEach((id, index) => {
+      const endpointGroup = SecurityGroup.fromSecurityGroupId(this, `EndpointSecurityGroup${index}`, id, {
+        allowAllOutbound: false,
+      });
+      group.connections.allowTo(endpointGroup, Port.tcp(443), 'Data verifier to AWS API endpoints');
+    });
+    if (config.network.awsApiCidr !== undefined) {
+      group.addEgressRule(Peer.ipv4(config.network.awsApiCidr), Port.tcp(443), 'Data verifier to AWS APIs');
+    }
+    return group;
+  }
+
+  private createApprovalTopic(config: MigratorConfig, key: NotificationKey): ITopic {
+    if (config.approval.topicArn !== undefined) {
+      return Topic.fromTopicArn(this, 'ApprovalTopic', config.approval.topicArn);
+    }
+    const topic = new Topic(this, 'ApprovalTopic', {
+      displayName: 'ElastiCache at-rest migrations: approval requests',
+      masterKey: key.key,
+      enforceSSL: true,
+    });
+    for (const address of config.approval.emails) {
+      this.notifications.subscribeEmail(topic, address);
+    }
+    return topic;
+  }
+}

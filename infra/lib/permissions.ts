@@ -1,0 +1,386 @@
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import {
+  FINAL_SNAPSHOT_PATTERN,
+  INTERMEDIATE_SNAPSHOT_PATTERN,
+  ROLE_SOURCE,
+  ROLE_TARGET,
+  TAG_MIGRATION_ID,
+  TAG_ROLE,
+  TAG_SECRET_ALLOWED,
+} from './tags.js';
+
+/**
+ * Least-privilege IAM statements for each step of the workflow, in one place so that a reviewer can
+ * read every permission the migrator holds, and the tests can check each one.
+ *
+ * Sources for the scopes chosen here:
+ * - ElastiCache actions, resource types and condition keys:
+ *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticache.html
+ * - Route 53: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonroute53.html
+ *   and https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/specifying-rrset-conditions.html
+ * - KMS: https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource
+ * - Secrets Manager: https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html
+ */
+
+/** Where the statements apply and what they may touch. */
+export interface PermissionScope {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  /** The default key and any additional keys operators may choose for targets. */
+  readonly cacheKeyArns: readonly string[];
+  /** Hosted zones with the normalized record names the tool may change in each. */
+  readonly hostedZones: ReadonlyArray<{
+    readonly id: string;
+    readonly normalizedRecordNames: readonly string[];
+  }>;
+  /** Customer-managed keys that encrypt the AUTH-token secrets. */
+  readonly secretKmsKeyArns: readonly string[];
+}
+
+/**
+ * Read-only ElastiCache calls. Resource `*`: these are List/Read actions the workflow calls on
+ * groups, clusters and snapshots it does not know in advance (the operator names the source; the
+ * target may be named by the operator). Describe calls without an identifier are authorized
+ * against `*`, so a narrower ARN would break listing.
+ */
+const ELASTICACHE_READ = [
+  'elasticache:DescribeReplicationGroups',
+  'elasticache:DescribeCacheClusters',
+  'elasticache:DescribeSnapshots',
+] as const;
+
+function elasticacheArn(scope: PermissionScope, resource: string): string {
+  return `arn:${scope.partition}:elasticache:${scope.region}:${scope.account}:${resource}`;
+}
+
+function hostedZoneArn(scope: PermissionScope, id: string): string {
+  return `arn:${scope.partition}:route53:::hostedzone/${id}`;
+}
+
+function elasticacheRead(sid: string, ...extra: string[]): PolicyStatement {
+  return new PolicyStatement({
+    sid,
+    effect: Effect.ALLOW,
+    actions: [...ELASTICACHE_READ, ...extra],
+    resources: ['*'],
+  });
+}
+
+function listTags(): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'ReadCacheTags',
+    actions: ['elasticache:ListTagsForResource'],
+    resources: ['*'],
+  });
+}
+
+function describeCacheKeys(scope: PermissionScope): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'DescribeCacheKeys',
+    actions: ['kms:DescribeKey'],
+    resources: [...scope.cacheKeyArns],
+  });
+}
+
+/**
+ * ElastiCache creates one grant per cache and per backup, with the caller's credentials. The grant
+ * is only allowed when an AWS service creates it for a resource (`kms:GrantIsForAWSResource`), and
+ * only through ElastiCache (whose `kms:ViaService` value must list DAX as well, per aws-notes.md).
+ */
+function createGrantForElastiCache(scope: PermissionScope): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'CreateGrantForElastiCache',
+    actions: ['kms:CreateGrant'],
+    resources: [...scope.cacheKeyArns],
+    conditions: {
+      Bool: { 'kms:GrantIsForAWSResource': 'true' },
+      'ForAnyValue:StringEquals': {
+        'kms:ViaService': [`elasticache.${scope.region}.amazonaws.com`, `dax.${scope.region}.amazonaws.com`],
+      },
+    },
+  });
+}
+
+/**
+ * AUTH tokens: only secrets an operator tagged `at-rest-migrator:allowed=true`, in this account and
+ * Region. Tag-based rather than a name prefix so that existing secrets need no renaming.
+ */
+function readAllowedSecrets(scope: PermissionScope): PolicyStatement[] {
+  const statements = [
+    new PolicyStatement({
+      sid: 'ReadTaggedAuthTokenSecrets',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [`arn:${scope.partition}:secretsmanager:${scope.region}:${scope.account}:secret:*`],
+      conditions: { StringEquals: { [`aws:ResourceTag/${TAG_SECRET_ALLOWED}`]: 'true' } },
+    }),
+  ];
+  if (scope.secretKmsKeyArns.length > 0) {
+    statements.push(
+      new PolicyStatement({
+        sid: 'DecryptSecretsThroughSecretsManager',
+        actions: ['kms:Decrypt'],
+        resources: [...scope.secretKmsKeyArns],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${scope.region}.amazonaws.com` } },
+      }),
+    );
+  }
+  return statements;
+}
+
+/**
+ * UPSERT of CNAME records, only in the configured zones and only for the configured names. One
+ * statement per zone, so a name allowed in one zone cannot be changed in another. The `Null` test
+ * keeps the `ForAllValues` operators from matching a request that carries no values.
+ */
+function changeCutoverRecords(scope: PermissionScope): PolicyStatement[] {
+  return scope.hostedZones.map(
+    (zone, index) =>
+      new PolicyStatement({
+        sid: `UpsertCutoverRecordsZone${index}`,
+        actions: ['route53:ChangeResourceRecordSets'],
+        resources: [hostedZoneArn(scope, zone.id)],
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...zone.normalizedRecordNames],
+            'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+            'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+          },
+          Null: {
+            'route53:ChangeResourceRecordSetsNormalizedRecordNames': 'false',
+            'route53:ChangeResourceRecordSetsRecordTypes': 'false',
+            'route53:ChangeResourceRecordSetsActions': 'false',
+          },
+        },
+      }),
+  );
+}
+
+function readCutoverZones(scope: PermissionScope, actions: string[]): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'ReadConfiguredZones',
+    actions,
+    resources: scope.hostedZones.map((zone) => hostedZoneArn(scope, zone.id)),
+  });
+}
+
+/** Change IDs are generated by Route 53, so they cannot be known ahead: `change/*`. */
+function getChange(scope: PermissionScope): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'WaitForDnsChange',
+    actions: ['route53:GetChange'],
+    resources: [`arn:${scope.partition}:route53:::change/*`],
+  });
+}
+
+/** Intermediate snapshots (`<source>-mig-<id>`) that a migration tagged as its own. */
+function deleteIntermediateSnapshots(scope: PermissionScope): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'DeleteIntermediateSnapshots',
+    actions: ['elasticache:DeleteSnapshot'],
+    resources: [elasticacheArn(scope, `snapshot:${INTERMEDIATE_SNAPSHOT_PATTERN}`)],
+    conditions: { Null: { [`aws:ResourceTag/${TAG_MIGRATION_ID}`]: 'false' } },
+  });
+}
+
+export const permissions = {
+  /** Checks the source, the key and the DNS records; reads the AUTH token to test it. */
+  preflight(scope: PermissionScope): PolicyStatement[] {
+    return [
+      elasticacheRead('ReadCaches'),
+      listTags(),
+      readCutoverZones(scope, ['route53:GetHostedZone', 'route53:ListResourceRecordSets']),
+      new PolicyStatement({
+        // ListHostedZonesByName supports no resource-level permissions (resource column empty):
+        // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonroute53.html
+        sid: 'FindHostedZonesByName',
+        actions: ['route53:ListHostedZonesByName'],
+        resources: ['*'],
+      }),
+      describeCacheKeys(scope),
+      new PolicyStatement({
+        // ListAliases supports no resource-level permissions:
+        // https://docs.aws.amazon.com/kms/latest/developerguide/kms-api-permissions-reference.html
+        sid: 'ListKeyAliases',
+        actions: ['kms:ListAliases'],
+        resources: ['*'],
+      }),
+      ...readAllowedSecrets(scope),
+    ];
+  },
+
+  /** Marks the source as a migration source, then backs it up into `<source>-mig-<id>`. */
+  snapshot(scope: PermissionScope): PolicyStatement[] {
+    return [
+      elasticacheRead('ReadCaches'),
+      new PolicyStatement({
+        // Marking a group as a source is what later allows its deletion, so only the two tool tags
+        // may be written, the role must be `source`, and a group the tool created as a target can
+        // never be re-marked as a source.
+        sid: 'MarkSourceGroup',
+        actions: ['elasticache:AddTagsToResource'],
+        resources: [elasticacheArn(scope, 'replicationgroup:*'), elasticacheArn(scope, 'cluster:*')],
+        conditions: {
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_ROLE, TAG_MIGRATION_ID] },
+          StringEquals: { [`aws:RequestTag/${TAG_ROLE}`]: ROLE_SOURCE },
+          StringNotEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_TARGET },
+        },
+      }),
+      new PolicyStatement({
+        // CreateSnapshot is authorized against the group or node it reads from: only marked sources.
+        // Tags added to a group are replicated to its nodes, so a replica node qualifies too.
+        sid: 'SnapshotMarkedSources',
+        actions: ['elasticache:CreateSnapshot'],
+        resources: [elasticacheArn(scope, 'replicationgroup:*'), elasticacheArn(scope, 'cluster:*')],
+        conditions: { StringEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_SOURCE } },
+      }),
+      new PolicyStatement({
+        // ...and against the new snapshot, which does not exist yet: its name is the only handle.
+        sid: 'CreateIntermediateSnapshot',
+        actions: ['elasticache:CreateSnapshot'],
+        resources: [elasticacheArn(scope, `snapshot:${INTERMEDIATE_SNAPSHOT_PATTERN}`)],
+      }),
+      new PolicyStatement({
+        // CreateSnapshot with Tags also needs AddTagsToResource on the snapshot (dependent action).
+        sid: 'TagIntermediateSnapshot',
+        actions: ['elasticache:AddTagsToResource'],
+        resources: [elasticacheArn(scope, `snapshot:${INTERMEDIATE_SNAPSHOT_PATTERN}`)],
+        conditions: {
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_ROLE, TAG_MIGRATION_ID] },
+          Null: { [`aws:RequestTag/${TAG_MIGRATION_ID}`]: 'false' },
+        },
+      }),
+      describeCacheKeys(scope),
+      createGrantForElastiCache(scope),
+    ];
+  },
+
+  /** Creates the encrypted target from the intermediate snapshot, tagged as a target. */
+  restore(scope: PermissionScope): PolicyStatement[] {
+    return [
+      elasticacheRead('ReadCaches'),
+      listTags(),
+      new PolicyStatement({
+        // The group itself: encrypted at rest, with one of the configured keys, tagged as a target
+        // of a migration. `elasticache:KmsKeyId` compares the request value, so handlers must pass
+        // the key ARN. Target names come from operators, so the ARN cannot narrow this further.
+        sid: 'CreateEncryptedTargetGroup',
+        actions: ['elasticache:CreateReplicationGroup'],
+        resources: [elasticacheArn(scope, 'replicationgroup:*')],
+        conditions: {
+          Bool: { 'elasticache:AtRestEncryptionEnabled': 'true' },
+          StringEquals: {
+            'elasticache:KmsKeyId': [...scope.cacheKeyArns],
+            [`aws:RequestTag/${TAG_ROLE}`]: ROLE_TARGET,
+          },
+          Null: { [`aws:RequestTag/${TAG_MIGRATION_ID}`]: 'false' },
+        },
+      }),
+      new PolicyStatement({
+        // The other resources a restore names (its nodes, parameter and subnet groups, user group,
+        // and the intermediate snapshot it reads). They carry none of the group's condition keys,
+        // so they need a statement of their own; the group statement above still has to allow the
+        // same request. Global datastores are deliberately absent.
+        sid: 'CreateTargetDependencies',
+        actions: ['elasticache:CreateReplicationGroup'],
+        resources: [
+          elasticacheArn(scope, 'cluster:*'),
+          elasticacheArn(scope, 'parametergroup:*'),
+          elasticacheArn(scope, 'subnetgroup:*'),
+          elasticacheArn(scope, 'usergroup:*'),
+          elasticacheArn(scope, `snapshot:${INTERMEDIATE_SNAPSHOT_PATTERN}`),
+        ],
+      }),
+      new PolicyStatement({
+        // Tags in a CreateReplicationGroup request need AddTagsToResource too (dependent action).
+        // The request copies the source's own tags, so the keys cannot be limited, but the role must
+        // be `target`, and a group already marked as a source cannot be marked as a target.
+        // ElastiCache offers no condition that tells a group being created from an existing one.
+        sid: 'TagTargetAtCreation',
+        actions: ['elasticache:AddTagsToResource'],
+        resources: [elasticacheArn(scope, 'replicationgroup:*'), elasticacheArn(scope, 'cluster:*')],
+        conditions: {
+          StringEquals: { [`aws:RequestTag/${TAG_ROLE}`]: ROLE_TARGET },
+          StringNotEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_SOURCE },
+          Null: { [`aws:RequestTag/${TAG_MIGRATION_ID}`]: 'false' },
+        },
+      }),
+      describeCacheKeys(scope),
+      createGrantForElastiCache(scope),
+      ...readAllowedSecrets(scope),
+    ];
+  },
+
+  /** Waits for the target to become available and compares its configuration and tags. */
+  verifyTarget(): PolicyStatement[] {
+    return [elasticacheRead('ReadCaches'), listTags()];
+  },
+
+  /** Compares the data of source and target over the Redis protocol, from inside the VPC. */
+  verifyData(scope: PermissionScope): PolicyStatement[] {
+    return [elasticacheRead('ReadCaches'), ...readAllowedSecrets(scope)];
+  },
+
+  /** Points the operator's CNAME at the target. */
+  cutover(scope: PermissionScope): PolicyStatement[] {
+    return [
+      ...changeCutoverRecords(scope),
+      getChange(scope),
+      readCutoverZones(scope, ['route53:ListResourceRecordSets']),
+    ];
+  },
+
+  /** Deletes the source (with a final snapshot) and the intermediate snapshot. */
+  decommission(scope: PermissionScope): PolicyStatement[] {
+    return [
+      elasticacheRead('ReadCaches'),
+      new PolicyStatement({
+        // Only groups this tool marked as migration sources. `IfExists`: should ElastiCache put the
+        // group's encryption state in the request context, an encrypted group is refused as well.
+        sid: 'DeleteMarkedSourceGroups',
+        actions: ['elasticache:DeleteReplicationGroup'],
+        resources: [elasticacheArn(scope, 'replicationgroup:*')],
+        conditions: {
+          StringEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_SOURCE },
+          BoolIfExists: { 'elasticache:AtRestEncryptionEnabled': 'false' },
+        },
+      }),
+      new PolicyStatement({
+        // The final snapshot (FinalSnapshotIdentifier) is a resource of DeleteReplicationGroup, and
+        // DeleteReplicationGroup with a final snapshot needs CreateSnapshot on the group and on it.
+        sid: 'TakeFinalSnapshot',
+        actions: ['elasticache:DeleteReplicationGroup', 'elasticache:CreateSnapshot'],
+        resources: [elasticacheArn(scope, `snapshot:${FINAL_SNAPSHOT_PATTERN}`)],
+      }),
+      new PolicyStatement({
+        sid: 'SnapshotMarkedSourceGroups',
+        actions: ['elasticache:CreateSnapshot'],
+        resources: [elasticacheArn(scope, 'replicationgroup:*')],
+        conditions: { StringEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_SOURCE } },
+      }),
+      deleteIntermediateSnapshots(scope),
+    ];
+  },
+
+  /** Points DNS back at the source, deletes the target and the intermediate snapshot. */
+  rollback(scope: PermissionScope): PolicyStatement[] {
+    return [
+      elasticacheRead('ReadCaches'),
+      new PolicyStatement({
+        // Only groups this tool created as targets; no final snapshot (the data lives on in the
+        // source), hence no CreateSnapshot.
+        sid: 'DeleteTargetGroups',
+        actions: ['elasticache:DeleteReplicationGroup'],
+        resources: [elasticacheArn(scope, 'replicationgroup:*')],
+        conditions: {
+          StringEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_TARGET },
+          BoolIfExists: { 'elasticache:AtRestEncryptionEnabled': 'true' },
+        },
+      }),
+      deleteIntermediateSnapshots(scope),
+      ...changeCutoverRecords(scope),
+      getChange(scope),
+      readCutoverZones(scope, ['route53:ListResourceRecordSets']),
+    ];
+  },
+};
