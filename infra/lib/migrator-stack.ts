@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import { Peer, Port, SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
@@ -121,6 +122,8 @@ export const WORKFLOWS = {
  */
 export class MigratorStack extends Stack {
   readonly cacheKey: CacheEncryptionKey;
+  /** Key of the notification and approval topics and of the dead-letter queue. */
+  readonly notificationKey: Key;
   readonly functions: Readonly<Record<StepName, MigratorFunction>>;
   readonly workflows: Readonly<Record<keyof typeof WORKFLOWS, MigrationStateMachine>>;
   readonly notifications: MigrationNotifications;
@@ -142,6 +145,7 @@ export class MigratorStack extends Stack {
       ...(config.kms.mode === 'create' && config.kms.alias !== undefined ? { alias: config.kms.alias } : {}),
     });
     const notificationKey = new NotificationKey(this, 'NotificationKey');
+    this.notificationKey = notificationKey.key;
 
     const permissionScope: PermissionScope = {
       partition: this.partition,

@@ -56,3 +56,27 @@ export function synthesize(options: SynthOptions = {}): Synthesized {
   });
   return { app, stack, template: Template.fromStack(stack) };
 }
+
+/** An IAM policy statement as it appears in the template. */
+export interface TemplateStatement {
+  readonly Sid?: string;
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** The statements of the identity policies attached to a role, by the role's logical ID. */
+export function statementsOfRole(template: Template, roleLogicalId: string): TemplateStatement[] {
+  const policies = template.findResources('AWS::IAM::Policy');
+  return Object.values(policies)
+    .filter((policy) =>
+      (policy.Properties.Roles as Array<{ Ref?: string }>).some((role) => role.Ref === roleLogicalId),
+    )
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as TemplateStatement[]);
+}
+
+/** The logical ID of a construct's CloudFormation resource. */
+export function logicalIdOf(stack: MigratorStack, construct: { node: { defaultChild?: unknown } }): string {
+  return stack.getLogicalId(construct.node.defaultChild as never);
+}
