@@ -23,10 +23,6 @@ const STAR_RESOURCE_ACTIONS: Readonly<Record<string, string>> = {
   'elasticache:DescribeCacheClusters': 'read-only, same reason as DescribeReplicationGroups',
   'elasticache:DescribeSnapshots': 'read-only, same reason as DescribeReplicationGroups',
   'elasticache:ListTagsForResource': 'read-only; the resources are named by operators at run time',
-  'route53:ListHostedZonesByName':
-    'supports no resource-level permissions (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonroute53.html)',
-  'kms:ListAliases':
-    'supports no resource-level permissions (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html)',
   'ec2:DescribeNetworkInterfaces':
     'supports no resource-level permissions; Lambda needs it for VPC functions (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions)',
   'logs:CreateLogDelivery':

@@ -2,6 +2,7 @@ import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import {
   FINAL_SNAPSHOT_PATTERN,
   INTERMEDIATE_SNAPSHOT_PATTERN,
+  ROLE_INTERMEDIATE_SNAPSHOT,
   ROLE_SOURCE,
   ROLE_TARGET,
   TAG_MIGRATION_ID,
@@ -173,38 +174,49 @@ function getChange(scope: PermissionScope): PolicyStatement {
   });
 }
 
-/** Intermediate snapshots (`<source>-mig-<id>`) that a migration tagged as its own. */
+/**
+ * Intermediate snapshots (`<source>-mig-<id>`) that a migration tagged as such when it took them.
+ * Final snapshots and operators' own backups never carry that tag.
+ */
 function deleteIntermediateSnapshots(scope: PermissionScope): PolicyStatement {
   return new PolicyStatement({
     sid: 'DeleteIntermediateSnapshots',
     actions: ['elasticache:DeleteSnapshot'],
     resources: [elasticacheArn(scope, `snapshot:${INTERMEDIATE_SNAPSHOT_PATTERN}`)],
-    conditions: { Null: { [`aws:ResourceTag/${TAG_MIGRATION_ID}`]: 'false' } },
+    conditions: {
+      StringEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_INTERMEDIATE_SNAPSHOT },
+      Null: { [`aws:ResourceTag/${TAG_MIGRATION_ID}`]: 'false' },
+    },
+  });
+}
+
+/**
+ * Removes a migration's claim from a source it did not delete (rollback, or a migration that keeps
+ * the source): only the two tool tags, only from groups marked as sources.
+ */
+function releaseSourceClaim(scope: PermissionScope): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'ReleaseSourceClaim',
+    actions: ['elasticache:RemoveTagsFromResource'],
+    resources: [elasticacheArn(scope, 'replicationgroup:*')],
+    conditions: {
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_ROLE, TAG_MIGRATION_ID] },
+      StringEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_SOURCE },
+    },
   });
 }
 
 export const permissions = {
-  /** Checks the source, the key and the DNS records; reads the AUTH token to test it. */
+  /**
+   * Checks the source, the key and the DNS records; reads the AUTH token to test it. The key is
+   * described by ARN or alias; a key outside the configured ones is refused here, early.
+   */
   preflight(scope: PermissionScope): PolicyStatement[] {
     return [
       elasticacheRead('ReadCaches'),
       listTags(),
       readCutoverZones(scope, ['route53:GetHostedZone', 'route53:ListResourceRecordSets']),
-      new PolicyStatement({
-        // ListHostedZonesByName supports no resource-level permissions (resource column empty):
-        // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonroute53.html
-        sid: 'FindHostedZonesByName',
-        actions: ['route53:ListHostedZonesByName'],
-        resources: ['*'],
-      }),
       describeCacheKeys(scope),
-      new PolicyStatement({
-        // ListAliases supports no resource-level permissions:
-        // https://docs.aws.amazon.com/kms/latest/developerguide/kms-api-permissions-reference.html
-        sid: 'ListKeyAliases',
-        actions: ['kms:ListAliases'],
-        resources: ['*'],
-      }),
       ...readAllowedSecrets(scope),
     ];
   },
@@ -213,13 +225,14 @@ export const permissions = {
   snapshot(scope: PermissionScope): PolicyStatement[] {
     return [
       elasticacheRead('ReadCaches'),
+      listTags(),
       new PolicyStatement({
         // Marking a group as a source is what later allows its deletion, so only the two tool tags
         // may be written, the role must be `source`, and a group the tool created as a target can
         // never be re-marked as a source.
         sid: 'MarkSourceGroup',
         actions: ['elasticache:AddTagsToResource'],
-        resources: [elasticacheArn(scope, 'replicationgroup:*'), elasticacheArn(scope, 'cluster:*')],
+        resources: [elasticacheArn(scope, 'replicationgroup:*')],
         conditions: {
           'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_ROLE, TAG_MIGRATION_ID] },
           StringEquals: { [`aws:RequestTag/${TAG_ROLE}`]: ROLE_SOURCE },
@@ -235,10 +248,12 @@ export const permissions = {
         conditions: { StringEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_SOURCE } },
       }),
       new PolicyStatement({
-        // ...and against the new snapshot, which does not exist yet: its name is the only handle.
+        // ...and against the new snapshot, which does not exist yet: its name is the only handle,
+        // and it must be encrypted with one of the configured keys.
         sid: 'CreateIntermediateSnapshot',
         actions: ['elasticache:CreateSnapshot'],
         resources: [elasticacheArn(scope, `snapshot:${INTERMEDIATE_SNAPSHOT_PATTERN}`)],
+        conditions: { StringEquals: { 'elasticache:KmsKeyId': [...scope.cacheKeyArns] } },
       }),
       new PolicyStatement({
         // CreateSnapshot with Tags also needs AddTagsToResource on the snapshot (dependent action).
@@ -247,6 +262,7 @@ export const permissions = {
         resources: [elasticacheArn(scope, `snapshot:${INTERMEDIATE_SNAPSHOT_PATTERN}`)],
         conditions: {
           'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_ROLE, TAG_MIGRATION_ID] },
+          StringEquals: { [`aws:RequestTag/${TAG_ROLE}`]: ROLE_INTERMEDIATE_SNAPSHOT },
           Null: { [`aws:RequestTag/${TAG_MIGRATION_ID}`]: 'false' },
         },
       }),
@@ -324,6 +340,7 @@ export const permissions = {
   /** Points the operator's CNAME at the target. */
   cutover(scope: PermissionScope): PolicyStatement[] {
     return [
+      elasticacheRead('ReadCaches'),
       ...changeCutoverRecords(scope),
       getChange(scope),
       readCutoverZones(scope, ['route53:ListResourceRecordSets']),
@@ -334,6 +351,9 @@ export const permissions = {
   decommission(scope: PermissionScope): PolicyStatement[] {
     return [
       elasticacheRead('ReadCaches'),
+      listTags(),
+      // Checks that DNS no longer points at the source before deleting it.
+      readCutoverZones(scope, ['route53:ListResourceRecordSets']),
       new PolicyStatement({
         // Only groups this tool marked as migration sources. `IfExists`: should ElastiCache put the
         // group's encryption state in the request context, an encrypted group is refused as well.
@@ -359,6 +379,7 @@ export const permissions = {
         conditions: { StringEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_SOURCE } },
       }),
       deleteIntermediateSnapshots(scope),
+      releaseSourceClaim(scope),
     ];
   },
 
@@ -366,6 +387,7 @@ export const permissions = {
   rollback(scope: PermissionScope): PolicyStatement[] {
     return [
       elasticacheRead('ReadCaches'),
+      listTags(),
       new PolicyStatement({
         // Only groups this tool created as targets; no final snapshot (the data lives on in the
         // source), hence no CreateSnapshot.
@@ -378,6 +400,7 @@ export const permissions = {
         },
       }),
       deleteIntermediateSnapshots(scope),
+      releaseSourceClaim(scope),
       ...changeCutoverRecords(scope),
       getChange(scope),
       readCutoverZones(scope, ['route53:ListResourceRecordSets']),

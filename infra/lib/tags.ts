@@ -15,6 +15,9 @@ export const ROLE_SOURCE = 'source';
 /** The encrypted group created by the migration (set in the CreateReplicationGroup request). */
 export const ROLE_TARGET = 'target';
 
+/** The intermediate snapshot a migration takes (set in the CreateSnapshot request). */
+export const ROLE_INTERMEDIATE_SNAPSHOT = 'intermediate-snapshot';
+
 /** Operators put this tag on a secret (value `true`) to let the migrator read it. */
 export const TAG_SECRET_ALLOWED = 'at-rest-migrator:allowed';
 

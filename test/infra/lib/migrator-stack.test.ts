@@ -103,8 +103,23 @@ const DELETE_INTERMEDIATE = {
   Effect: 'Allow',
   Action: 'elasticache:DeleteSnapshot',
   Resource: `${EC}:snapshot:*-mig-*`,
-  Condition: { Null: { 'aws:ResourceTag/at-rest-migrator:migration-id': 'false' } },
+  Condition: {
+    StringEquals: { 'aws:ResourceTag/at-rest-migrator:role': 'intermediate-snapshot' },
+    Null: { 'aws:ResourceTag/at-rest-migrator:migration-id': 'false' },
+  },
   Sid: 'DeleteIntermediateSnapshots',
+};
+const RELEASE_SOURCE = {
+  Effect: 'Allow',
+  Action: 'elasticache:RemoveTagsFromResource',
+  Resource: `${EC}:replicationgroup:*`,
+  Condition: {
+    'ForAllValues:StringEquals': {
+      'aws:TagKeys': ['at-rest-migrator:role', 'at-rest-migrator:migration-id'],
+    },
+    StringEquals: { 'aws:ResourceTag/at-rest-migrator:role': 'source' },
+  },
+  Sid: 'ReleaseSourceClaim',
 };
 
 /** Every statement each step holds besides logs and tracing, exactly. */
@@ -116,22 +131,16 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
       ...LIST_RECORDS,
       Action: ['route53:GetHostedZone', 'route53:ListResourceRecordSets'],
     },
-    FindHostedZonesByName: {
-      Effect: 'Allow',
-      Action: 'route53:ListHostedZonesByName',
-      Resource: '*',
-      Sid: 'FindHostedZonesByName',
-    },
     DescribeCacheKeys: DESCRIBE_KEY,
-    ListKeyAliases: { Effect: 'Allow', Action: 'kms:ListAliases', Resource: '*', Sid: 'ListKeyAliases' },
     ReadTaggedAuthTokenSecrets: SECRETS,
   },
   snapshot: {
     ReadCaches: READ,
+    ReadCacheTags: READ_TAGS,
     MarkSourceGroup: {
       Effect: 'Allow',
       Action: 'elasticache:AddTagsToResource',
-      Resource: [`${EC}:replicationgroup:*`, `${EC}:cluster:*`],
+      Resource: `${EC}:replicationgroup:*`,
       Condition: {
         'ForAllValues:StringEquals': {
           'aws:TagKeys': ['at-rest-migrator:role', 'at-rest-migrator:migration-id'],
@@ -152,6 +161,7 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
       Effect: 'Allow',
       Action: 'elasticache:CreateSnapshot',
       Resource: `${EC}:snapshot:*-mig-*`,
+      Condition: { StringEquals: { 'elasticache:KmsKeyId': [cacheKeyArn] } },
       Sid: 'CreateIntermediateSnapshot',
     },
     TagIntermediateSnapshot: {
@@ -162,6 +172,7 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
         'ForAllValues:StringEquals': {
           'aws:TagKeys': ['at-rest-migrator:role', 'at-rest-migrator:migration-id'],
         },
+        StringEquals: { 'aws:RequestTag/at-rest-migrator:role': 'intermediate-snapshot' },
         Null: { 'aws:RequestTag/at-rest-migrator:migration-id': 'false' },
       },
       Sid: 'TagIntermediateSnapshot',
@@ -254,12 +265,16 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
     },
   },
   cutover: {
+    ReadCaches: READ,
     UpsertCutoverRecordsZone0: UPSERT_RECORDS,
     WaitForDnsChange: GET_CHANGE,
     ReadConfiguredZones: LIST_RECORDS,
   },
   decommission: {
     ReadCaches: READ,
+    ReadCacheTags: READ_TAGS,
+    ReadConfiguredZones: LIST_RECORDS,
+    ReleaseSourceClaim: RELEASE_SOURCE,
     DeleteMarkedSourceGroups: {
       Effect: 'Allow',
       Action: 'elasticache:DeleteReplicationGroup',
@@ -287,6 +302,8 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
   },
   rollback: {
     ReadCaches: READ,
+    ReadCacheTags: READ_TAGS,
+    ReleaseSourceClaim: RELEASE_SOURCE,
     DeleteTargetGroups: {
       Effect: 'Allow',
       Action: 'elasticache:DeleteReplicationGroup',
