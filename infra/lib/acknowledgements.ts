@@ -1,4 +1,4 @@
-import { CfnResource, Stack } from 'aws-cdk-lib';
+import { Aspects, CfnResource, Stack } from 'aws-cdk-lib';
 import { CfnPolicy } from 'aws-cdk-lib/aws-iam';
 import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
@@ -116,47 +116,52 @@ function acknowledgePolicyWildcards(policy: CfnPolicy): void {
   }
 }
 
-/** Acknowledges the accepted findings of every resource under `scope`. */
+/**
+ * Acknowledges the accepted findings of every resource under `scope`, at synthesis time, so that
+ * statements added after construction are judged too.
+ */
 export function acknowledgeFindings(scope: IConstruct): void {
-  for (const construct of scope.node.findAll()) {
-    if (construct instanceof CfnPolicy) {
-      acknowledgePolicyWildcards(construct);
-    } else if (construct instanceof CfnFunction) {
-      acknowledge(
-        construct,
-        {
-          id: 'Serverless-LambdaDLQ',
-          reason:
-            'Step Functions invokes this function synchronously (lambda:invoke tasks); failures return to the state machine, whose Retry/Catch handle them and whose history keeps the payload. A dead-letter queue only receives asynchronous invocations, which never happen here',
-        },
-        {
-          id: 'Serverless-LambdaLatestVersion',
-          reason:
-            'The project targets nodejs22.x, the runtime the handlers are built and tested for (package.json engines, esbuild target node22); moving to a newer runtime is a deliberate, tested change',
-        },
-        {
-          id: 'AwsSolutions-L1',
-          reason: 'Same as Serverless-LambdaLatestVersion: nodejs22.x is the tested runtime of this project',
-        },
-      );
-    } else if (
-      CfnResource.isCfnResource(construct) &&
-      construct.cfnResourceType === 'AWS::SQS::Queue' &&
-      construct.node.scope?.node.id === 'DeliveryFailures'
-    ) {
-      acknowledge(
-        construct,
-        {
-          id: 'AwsSolutions-SQS3',
-          reason:
-            'This queue is itself the dead-letter queue of the notification rule and subscriptions; anything landing here raises the NotificationsUndelivered alarm',
-        },
-        {
-          id: 'Serverless-SQSRedrivePolicy',
-          reason:
-            'This queue is itself a dead-letter queue; a further queue behind it would have nothing to receive',
-        },
-      );
-    }
+  Aspects.of(scope).add({ visit: acknowledgeResource });
+}
+
+function acknowledgeResource(construct: IConstruct): void {
+  if (construct instanceof CfnPolicy) {
+    acknowledgePolicyWildcards(construct);
+  } else if (construct instanceof CfnFunction) {
+    acknowledge(
+      construct,
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Step Functions invokes this function synchronously (lambda:invoke tasks); failures return to the state machine, whose Retry/Catch handle them and whose history keeps the payload. A dead-letter queue only receives asynchronous invocations, which never happen here',
+      },
+      {
+        id: 'Serverless-LambdaLatestVersion',
+        reason:
+          'The project targets nodejs22.x, the runtime the handlers are built and tested for (package.json engines, esbuild target node22); moving to a newer runtime is a deliberate, tested change',
+      },
+      {
+        id: 'AwsSolutions-L1',
+        reason: 'Same as Serverless-LambdaLatestVersion: nodejs22.x is the tested runtime of this project',
+      },
+    );
+  } else if (
+    CfnResource.isCfnResource(construct) &&
+    construct.cfnResourceType === 'AWS::SQS::Queue' &&
+    construct.node.scope?.node.id === 'DeliveryFailures'
+  ) {
+    acknowledge(
+      construct,
+      {
+        id: 'AwsSolutions-SQS3',
+        reason:
+          'This queue is itself the dead-letter queue of the notification rule and subscriptions; anything landing here raises the NotificationsUndelivered alarm',
+      },
+      {
+        id: 'Serverless-SQSRedrivePolicy',
+        reason:
+          'This queue is itself a dead-letter queue; a further queue behind it would have nothing to receive',
+      },
+    );
   }
 }

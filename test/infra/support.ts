@@ -32,6 +32,8 @@ export interface SynthOptions {
   readonly sources?: SourcePaths;
   /** Whether to run esbuild. Off by default: construct tests do not need the bundles. */
   readonly bundle?: boolean;
+  /** Changes to the stack before it is synthesized. */
+  readonly configureStack?: (stack: MigratorStack) => void;
 }
 
 export interface Synthesized {
@@ -54,6 +56,7 @@ export function synthesize(options: SynthOptions = {}): Synthesized {
     config,
     sources: options.sources ?? FIXTURE_SOURCES,
   });
+  options.configureStack?.(stack);
   return { app, stack, template: Template.fromStack(stack) };
 }
 

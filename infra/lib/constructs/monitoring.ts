@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   AlarmStatusWidget,
@@ -8,13 +8,14 @@ import {
   LogQueryVisualizationType,
   LogQueryWidget,
   MathExpression,
-  type Metric,
+  Metric,
   SingleValueWidget,
   Stats,
   TextWidget,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -28,6 +29,12 @@ export interface MigrationMonitoringProps {
   readonly functions: Readonly<Record<string, MigratorFunction>>;
   /** The rollback step: its failures leave a half-migrated cache and get their own alarm. */
   readonly rollbackFunction: MigratorFunction;
+  /**
+   * The error names with which a workflow ends when its rollback failed (the `Error` of its Fail
+   * state). Executions ending with one of them raise the critical alarm.
+   * @default ['RollbackFailedError']
+   */
+  readonly rollbackFailedErrors?: readonly string[];
   /** Where every alarm goes. */
   readonly topic: ITopic;
   /** Where alarms that need a human now go as well. */
@@ -86,10 +93,54 @@ export class MigrationMonitoring extends Construct {
       }
     }
 
-    // A rollback invocation that ends in an error: the cache may be half migrated (DNS, target).
-    // Step Functions retries transient errors; each failed attempt counts, which is deliberate:
-    // even a recovered rollback deserves a look. One datapoint, to both topics.
+    // An execution that ended because its rollback failed: DNS or the target may be half done.
+    // Counted from the execution logs, so it is the workflow's verdict, not a retried attempt.
+    const errors = props.rollbackFailedErrors ?? ['RollbackFailedError'];
+    const namespace = `ElastiCacheAtRestMigrator/${Stack.of(this).stackName}`;
+    const rollbackFailures = Object.entries(props.stateMachines).map(([name, machine]) => {
+      new MetricFilter(this, `${name}RollbackFailedFilter`, {
+        logGroup: machine.logGroup,
+        metricNamespace: namespace,
+        metricName: `${name}RollbackFailed`,
+        metricValue: '1',
+        filterPattern: FilterPattern.all(
+          FilterPattern.stringValue('$.type', '=', 'ExecutionFailed'),
+          FilterPattern.any(
+            ...errors.map((error) => FilterPattern.stringValue('$.details.error', '=', error)),
+          ),
+        ),
+      });
+      return new Metric({
+        namespace,
+        metricName: `${name}RollbackFailed`,
+        period: Duration.minutes(1),
+        statistic: Stats.SUM,
+      });
+    });
     const rollbackFailed = new Alarm(this, 'RollbackFailed', {
+      metric:
+        rollbackFailures.length === 1 && rollbackFailures[0] !== undefined
+          ? rollbackFailures[0]
+          : new MathExpression({
+              expression: rollbackFailures.map((_, index) => `FILL(m${index}, 0)`).join(' + '),
+              usingMetrics: Object.fromEntries(
+                rollbackFailures.map((metric, index) => [`m${index}`, metric]),
+              ),
+              period: Duration.minutes(1),
+            }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        'CRITICAL: a migration ended because its rollback failed. DNS may point at a deleted or half-built target; see runbooks/alarms.md#rollback-failed',
+    });
+    rollbackFailed.addAlarmAction(page, notify);
+    this.alarms.RollbackFailed = rollbackFailed;
+
+    // Each failed rollback invocation, including attempts Step Functions retries successfully: an
+    // early sign, on the ordinary topic.
+    const rollbackStepErrors = new Alarm(this, 'RollbackStepErrors', {
       metric: props.rollbackFunction.function.metricErrors({
         period: Duration.minutes(1),
         statistic: Stats.SUM,
@@ -99,10 +150,10 @@ export class MigrationMonitoring extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription:
-        'CRITICAL: a rollback step failed. DNS may point at a deleted or half-built target; see runbooks/alarms.md#rollback-failed',
+        'A rollback step invocation failed (it may still succeed on retry); see runbooks/alarms.md#rollback-step-errors',
     });
-    rollbackFailed.addAlarmAction(page, notify);
-    this.alarms.RollbackFailed = rollbackFailed;
+    rollbackStepErrors.addAlarmAction(notify);
+    this.alarms.RollbackStepErrors = rollbackStepErrors;
 
     const undelivered = new Alarm(this, 'NotificationsUndelivered', {
       metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({

@@ -345,7 +345,10 @@ const STEP_NAMES = Object.keys(STEPS) as StepName[];
 function egressOf(synthesized: typeof base, groupId: string): Array<Record<string, unknown>> {
   const resources = synthesized.template.toJSON().Resources as Record<
     string,
-    { Type: string; Properties: any }
+    {
+      Type: string;
+      Properties: Record<string, unknown> & { GroupId?: unknown; SecurityGroupEgress?: unknown };
+    }
   >;
   const strip = ({ Description: _description, GroupId: _group, ...rule }: Record<string, unknown>) => rule;
   const inline = (resources[groupId]?.Properties.SecurityGroupEgress ?? []) as Array<Record<string, unknown>>;
@@ -829,7 +832,30 @@ describe('alarms and dashboard', () => {
     },
   );
 
-  it('pages the critical topic as well when a rollback fails, within a minute', () => {
+  it('pages the critical topic as well when a migration ends because its rollback failed', () => {
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: logicalIdOf(stack, stack.workflows.MigrateReplicationGroup.logGroup) },
+      FilterPattern: '{ ($.type = "ExecutionFailed") && ($.details.error = "RollbackFailedError") }',
+      MetricTransformations: [
+        {
+          MetricNamespace: 'ElastiCacheAtRestMigrator/Migrator',
+          MetricName: 'MigrateReplicationGroupRollbackFailed',
+          MetricValue: '1',
+        },
+      ],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'ElastiCacheAtRestMigrator/Migrator',
+      MetricName: 'MigrateReplicationGroupRollbackFailed',
+      Period: 60,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      AlarmActions: [criticalRef, topicRef],
+      AlarmDescription: Match.stringLikeRegexp('^CRITICAL'),
+    });
+  });
+
+  it('notifies the topic of every failed rollback invocation, even one retried successfully', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
@@ -838,9 +864,7 @@ describe('alarms and dashboard', () => {
       ],
       Period: 60,
       Threshold: 1,
-      EvaluationPeriods: 1,
-      AlarmActions: [criticalRef, topicRef],
-      AlarmDescription: Match.stringLikeRegexp('^CRITICAL'),
+      AlarmActions: [topicRef],
     });
   });
 
