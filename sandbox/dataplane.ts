@@ -36,6 +36,8 @@ export interface DataPlane {
   ): Promise<SnapshotData>;
   deleteSnapshot(snapshot: SnapshotData): Promise<void>;
   deleteGroup(groupId: string): Promise<void>;
+  /** Drops every group and snapshot (the sandbox is being re-seeded). */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,5 +54,6 @@ export class NullDataPlane implements DataPlane {
   }
   async deleteSnapshot(): Promise<void> {}
   async deleteGroup(): Promise<void> {}
+  async reset(): Promise<void> {}
   async close(): Promise<void> {}
 }

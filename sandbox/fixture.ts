@@ -22,7 +22,13 @@ const endpointRef = z.strictObject({
 });
 
 export const replicationGroupFixture = z.strictObject({
-  id: z.string().min(1),
+  // The ElastiCache identifier rule (sandbox/services/elasticache/rules.ts, checkIdentifier).
+  id: z
+    .string()
+    .regex(
+      /^(?!.*--)(?!.*-$)[A-Za-z][A-Za-z0-9-]{0,39}$/,
+      'expected 1–40 letters, digits or hyphens, starting with a letter, without -- or a trailing hyphen',
+    ),
   description: z.string().default('sandbox replication group'),
   engine: z.enum(['redis', 'valkey']).default('redis'),
   engineVersion: z
@@ -99,26 +105,106 @@ const secretFixture = z.strictObject({
   value: z.string().describe('SecretString'),
 });
 
-export const fixtureSchema = z.strictObject({
-  region: z
-    .string()
-    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a region like us-east-1')
-    .default('us-east-1'),
-  accountId: z
-    .string()
-    .regex(/^\d{12}$/, 'expected a 12-digit account id')
-    .default('123456789012'),
-  timeScale: z.number().nonnegative().default(0.001).describe('multiplies realistic durations'),
-  elasticache: z
-    .strictObject({ replicationGroups: z.array(replicationGroupFixture).default([]) })
-    .default({ replicationGroups: [] }),
-  route53: z
-    .strictObject({ hostedZones: z.array(hostedZoneFixture).default([]) })
-    .default({ hostedZones: [] }),
-  kms: z.strictObject({ keys: z.array(keyFixture).default([]) }).default({ keys: [] }),
-  secretsManager: z.strictObject({ secrets: z.array(secretFixture).default([]) }).default({ secrets: [] }),
-  faults: z.array(faultSchema).default([]),
-});
+export const fixtureSchema = z
+  .strictObject({
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a region like us-east-1')
+      .default('us-east-1'),
+    accountId: z
+      .string()
+      .regex(/^\d{12}$/, 'expected a 12-digit account id')
+      .default('123456789012'),
+    timeScale: z.number().nonnegative().default(0.001).describe('multiplies realistic durations'),
+    elasticache: z
+      .strictObject({ replicationGroups: z.array(replicationGroupFixture).default([]) })
+      .default({ replicationGroups: [] }),
+    route53: z
+      .strictObject({ hostedZones: z.array(hostedZoneFixture).default([]) })
+      .default({ hostedZones: [] }),
+    kms: z.strictObject({ keys: z.array(keyFixture).default([]) }).default({ keys: [] }),
+    secretsManager: z.strictObject({ secrets: z.array(secretFixture).default([]) }).default({ secrets: [] }),
+    sns: z
+      .strictObject({ topics: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'expected an SNS topic name')).default([]) })
+      .default({ topics: [] }),
+    faults: z.array(faultSchema).default([]),
+  })
+  .superRefine(checkReferences);
+
+type FixtureData = {
+  elasticache: { replicationGroups: ReplicationGroupFixture[] };
+  route53: { hostedZones: z.output<typeof hostedZoneFixture>[] };
+  kms: { keys: z.output<typeof keyFixture>[] };
+  secretsManager: { secrets: z.output<typeof secretFixture>[] };
+};
+
+/**
+ * Cross-references inside a fixture (a group's KMS key and AUTH-token secret, a DNS record's
+ * group), checked here so a dangling name is reported with its path in the file instead of
+ * failing later while the sandbox seeds itself.
+ */
+function checkReferences(data: FixtureData, ctx: z.RefinementCtx): void {
+  const keyRefs = new Set<string>();
+  for (const key of data.kms.keys) {
+    if (key.id) {
+      keyRefs.add(key.id);
+      keyRefs.add(`key/${key.id}`);
+    }
+    for (const alias of key.aliases) keyRefs.add(alias);
+  }
+  const keyKnown = (ref: string) =>
+    keyRefs.has(ref) || keyRefs.has(/^arn:aws[\w-]*:kms:[^:]+:\d{12}:(.+)$/.exec(ref)?.[1] ?? '');
+  const secrets = new Set(data.secretsManager.secrets.map((s) => s.name));
+  const groups = new Map<string, ReplicationGroupFixture>();
+  data.elasticache.replicationGroups.forEach((group, i) => {
+    const path = ['elasticache', 'replicationGroups', i];
+    const id = group.id.toLowerCase();
+    if (groups.has(id))
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'id'],
+        message: `duplicate replication group id '${group.id}'`,
+      });
+    groups.set(id, group);
+    if (group.kmsKey !== undefined && !keyKnown(group.kmsKey))
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'kmsKey'],
+        message: `expected the id, ARN or alias of a key under kms.keys (with an explicit id); '${group.kmsKey}' is not defined`,
+      });
+    if (group.authTokenSecret !== undefined && !secrets.has(group.authTokenSecret))
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'authTokenSecret'],
+        message: `expected the name of a secret under secretsManager.secrets; '${group.authTokenSecret}' is not defined`,
+      });
+  });
+  data.route53.hostedZones.forEach((zone, z) => {
+    zone.records.forEach((record, r) => {
+      record.values.forEach((value, v) => {
+        if (typeof value === 'string') return;
+        const path = ['route53', 'hostedZones', z, 'records', r, 'values', v];
+        const group = groups.get(value.group.toLowerCase());
+        if (!group) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'group'],
+            message: `expected the id of a group under elasticache.replicationGroups; '${value.group}' is not defined`,
+          });
+        } else if ((value.endpoint === 'configuration') !== (group.clusterMode === 'enabled')) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'endpoint'],
+            message:
+              group.clusterMode === 'enabled'
+                ? `expected configuration: '${value.group}' has cluster mode enabled`
+                : `expected primary or reader: '${value.group}' has cluster mode disabled`,
+          });
+        }
+      });
+    });
+  });
+}
 
 export type FixtureInput = z.input<typeof fixtureSchema>;
 export type Fixture = z.output<typeof fixtureSchema>;

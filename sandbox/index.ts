@@ -7,6 +7,7 @@ import { ElastiCacheStore, elastiCacheService } from './services/elasticache/ser
 import { KmsStore, kmsService } from './services/kms.js';
 import { Route53Store, route53Service } from './services/route53.js';
 import { SecretStore, secretsManagerService } from './services/secretsmanager.js';
+import { SnsStore, snsService } from './services/sns.js';
 import type { SandboxContext } from './services/types.js';
 
 export type { FaultSpec } from './faults.js';
@@ -22,77 +23,106 @@ export interface SandboxOptions {
   dataPlane?: DataPlane;
 }
 
-export interface Sandbox {
-  /** The URL to put in AWS_ENDPOINT_URL. */
-  endpoint: string;
+/** The simulated account: every store, seeded from one fixture. */
+export interface SandboxWorld {
   region: string;
   accountId: string;
-  /** Environment variables that point the AWS SDK (and the AWS CLI) at this sandbox. */
-  env: Record<string, string>;
   faults: FaultInjector;
   kms: KmsStore;
   secrets: SecretStore;
   elasticache: ElastiCacheStore;
   route53: Route53Store;
+  sns: SnsStore;
+}
+
+export interface Sandbox extends SandboxWorld {
+  /** The URL to put in AWS_ENDPOINT_URL. */
+  endpoint: string;
+  /** Environment variables that point the AWS SDK (and the AWS CLI) at this sandbox. */
+  env: Record<string, string>;
   server: SandboxServer;
   injectFaults(...faults: FaultSpec[]): void;
+  /** Replaces the whole account with a freshly seeded one, on the same endpoint. */
+  reset(fixture?: FixtureInput | Fixture): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Starts a local AWS (ElastiCache, Route 53, KMS, Secrets Manager) seeded from a fixture. */
-export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const fixture = parseFixture(options.fixture ?? {});
+async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPlane) {
   const ctx: SandboxContext = {
     region: fixture.region,
     accountId: fixture.accountId,
-    clock: new Clock(options.timeScale ?? fixture.timeScale),
+    clock: new Clock(timeScale),
     faults: new FaultInjector(),
   };
-  const dataPlane = options.dataPlane ?? new NullDataPlane();
   const kms = new KmsStore(ctx);
   const secrets = new SecretStore(ctx);
+  const sns = new SnsStore(ctx);
   const elasticache = new ElastiCacheStore(ctx, kms, secrets, dataPlane);
   const route53 = new Route53Store(ctx, (ref) => elasticache.endpointOf(ref.group, ref.endpoint));
 
   for (const key of fixture.kms.keys) kms.addKey(key);
   for (const secret of fixture.secretsManager.secrets) secrets.add(secret.name, secret.value);
+  for (const topic of fixture.sns.topics) sns.addTopic(topic);
   for (const group of fixture.elasticache.replicationGroups) await elasticache.seedGroup(group);
   for (const zone of fixture.route53.hostedZones) route53.seedZone(zone);
   ctx.faults.add(...fixture.faults);
 
-  const server = new SandboxServer(
-    [
-      elastiCacheService(ctx, elasticache),
-      route53Service(ctx, route53),
-      kmsService(ctx, kms),
-      secretsManagerService(secrets),
-    ],
-    ctx.faults,
-  );
-  const endpoint = await server.listen(options.port ?? 0);
-  return {
-    endpoint,
+  const world: SandboxWorld = {
     region: ctx.region,
     accountId: ctx.accountId,
-    env: {
-      AWS_ENDPOINT_URL: endpoint,
-      AWS_REGION: ctx.region,
-      AWS_DEFAULT_REGION: ctx.region,
-      AWS_ACCESS_KEY_ID: 'sandbox',
-      AWS_SECRET_ACCESS_KEY: 'sandbox',
-      // The sandbox is not a real AWS account: never let a request fall through to one.
-      AWS_EC2_METADATA_DISABLED: 'true',
-    },
     faults: ctx.faults,
     kms,
     secrets,
     elasticache,
     route53,
+    sns,
+  };
+  const services = [
+    elastiCacheService(ctx, elasticache),
+    route53Service(ctx, route53),
+    kmsService(ctx, kms),
+    secretsManagerService(ctx, secrets),
+    snsService(ctx, sns),
+  ];
+  return { world, services };
+}
+
+/** Starts a local AWS (ElastiCache, Route 53, KMS, Secrets Manager, SNS) seeded from a fixture. */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const dataPlane = options.dataPlane ?? new NullDataPlane();
+  const seed = (input?: FixtureInput | Fixture) => {
+    const fixture = parseFixture(input ?? {});
+    return buildWorld(fixture, options.timeScale ?? fixture.timeScale, dataPlane);
+  };
+  const first = await seed(options.fixture);
+  const server = new SandboxServer(first.services);
+  const endpoint = await server.listen(options.port ?? 0);
+  const sandbox: Sandbox = {
+    ...first.world,
+    endpoint,
+    env: {
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: first.world.region,
+      AWS_DEFAULT_REGION: first.world.region,
+      AWS_ACCESS_KEY_ID: 'sandbox',
+      AWS_SECRET_ACCESS_KEY: 'sandbox',
+      // The sandbox is not a real AWS account: never let a request fall through to one.
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
     server,
-    injectFaults: (...faults) => ctx.faults.add(...faults),
+    injectFaults(...faults) {
+      sandbox.faults.add(...faults);
+    },
+    async reset(fixture) {
+      await dataPlane.reset();
+      const next = await seed(fixture);
+      Object.assign(sandbox, next.world);
+      server.setServices(next.services);
+    },
     async stop() {
       await server.close();
       await dataPlane.close();
     },
   };
+  return sandbox;
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FaultInjector } from './faults.js';
 import { AwsFault } from './protocol/errors.js';
 import type { ProtocolResponse } from './protocol/types.js';
 import type { ServiceDefinition } from './services/types.js';
@@ -23,10 +22,12 @@ export class SandboxServer {
   private server?: Server;
   readonly calls: CallRecord[] = [];
 
-  constructor(
-    private readonly services: ServiceDefinition[],
-    private readonly faults: FaultInjector,
-  ) {}
+  constructor(private services: ServiceDefinition[]) {}
+
+  /** Swaps in a freshly seeded account (see Sandbox.reset); the port stays the same. */
+  setServices(services: ServiceDefinition[]): void {
+    this.services = services;
+  }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
     this.server = createServer((req, res) => {
@@ -91,7 +92,7 @@ export class SandboxServer {
           `The sandbox does not implement ${service.signingName}:${operation}.`,
         );
       }
-      this.faults.beforeCall(service.signingName, operation, parsed.input);
+      service.faults.beforeCall(service.signingName, operation, parsed.input);
       const output = await implementation(parsed.input);
       response = service.wire.respond(operation, output, requestId);
       this.calls.push({ service: service.signingName, operation, at: Date.now() });

@@ -11,7 +11,7 @@ export class AwsFault extends Error {
     message: string,
     /** Overrides the HTTP status where the model does not carry one (e.g. Throttling). */
     readonly status?: number,
-    /** Extra members of the error shape (e.g. Route 53 InvalidChangeBatch `messages`). */
+    /** Extra members of the error shape; written by the JSON protocol only (XML errors carry Code and Message). */
     readonly members: Record<string, unknown> = {},
   ) {
     super(message);

@@ -124,12 +124,17 @@ function readQuery(ns: NormalizedSchema, params: URLSearchParams, key: string): 
     return items.length > 0 ? items : undefined;
   }
   if (ns.isMapSchema()) {
+    // Same key rules as the SDK's QueryShapeSerializer: `entry.N.key` / `entry.N.value`, with the
+    // key and value members' xmlName where the model sets one (SNS: `entry.N.Name`, `.Value`).
     const result: Record<string, unknown> = {};
+    const flat = Boolean(ns.getMergedTraits().xmlFlattened);
+    const keyName = (ns.getKeySchema().getMergedTraits().xmlName as string | undefined) ?? 'key';
+    const valueName = (ns.getValueSchema().getMergedTraits().xmlName as string | undefined) ?? 'value';
     for (let i = 1; ; i++) {
-      const entry = `${key}.entry.${i}`;
+      const entry = flat ? `${key}.${i}` : `${key}.entry.${i}`;
       if (!hasPrefix(params, entry)) break;
-      const k = params.get(`${entry}.key`);
-      if (k !== null) result[k] = readQuery(ns.getValueSchema(), params, `${entry}.value`);
+      const k = params.get(`${entry}.${keyName}`);
+      if (k !== null) result[k] = readQuery(ns.getValueSchema(), params, `${entry}.${valueName}`);
     }
     return Object.keys(result).length > 0 ? result : undefined;
   }

@@ -39,7 +39,7 @@ export function restXmlProtocol(options: {
 
   return {
     parse(req: ProtocolRequest) {
-      const path = decodeURIComponent(req.url.pathname);
+      const path = safeDecode(req.url.pathname);
       const route = routes.find(
         (r) =>
           r.method === req.method &&
@@ -61,7 +61,7 @@ export function restXmlProtocol(options: {
         let raw: string | undefined | null;
         if (traits.httpLabel) {
           const index = route.labels.indexOf(memberName);
-          raw = index >= 0 ? decodeURIComponent(match[index + 1] ?? '') : undefined;
+          raw = index >= 0 ? safeDecode(match[index + 1] ?? '') : undefined;
         } else if (typeof traits.httpQuery === 'string') {
           raw = req.url.searchParams.get(traits.httpQuery);
         } else if (typeof traits.httpHeader === 'string') {
@@ -106,6 +106,14 @@ export function restXmlProtocol(options: {
       return { status: wire.status, headers: { 'content-type': 'text/xml' }, body: body.toString() };
     },
   };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new AwsFault('InvalidInput', `'${text}' is not validly percent-encoded.`);
+  }
 }
 
 function toRoute(operation: string, op: StaticOperationSchema): Route {

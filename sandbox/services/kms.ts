@@ -97,8 +97,16 @@ export function kmsService(ctx: SandboxContext, store: KmsStore): ServiceDefinit
     MultiRegion: false,
   });
 
+  /** Enable/DisableKey: a key pending deletion can be neither. */
+  const setState = (key: KmsKey, state: 'Enabled' | 'Disabled') => {
+    if (key.state === 'PendingDeletion')
+      throw new AwsFault('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+    key.state = state;
+  };
+
   return {
     signingName: 'kms',
+    faults: ctx.faults,
     wire: jsonProtocol({ schemas: collectSchemas(kmsModel), targetPrefix: 'TrentService' }),
     operations: {
       DescribeKey(input: { KeyId?: string }) {
@@ -115,6 +123,16 @@ export function kmsService(ctx: SandboxContext, store: KmsStore): ServiceDefinit
             TargetKeyId: target,
           }));
         return { Aliases: aliases, Truncated: false };
+      },
+      DisableKey(input: { KeyId?: string }) {
+        if (!input.KeyId) throw missing('KeyId');
+        setState(store.require(input.KeyId), 'Disabled');
+        return {};
+      },
+      EnableKey(input: { KeyId?: string }) {
+        if (!input.KeyId) throw missing('KeyId');
+        setState(store.require(input.KeyId), 'Enabled');
+        return {};
       },
       CreateGrant(input: { KeyId?: string; GranteePrincipal?: string; Operations?: string[] }) {
         if (!input.KeyId) throw missing('KeyId');

@@ -585,9 +585,10 @@ function requireMaxItems(value: number | undefined, fallback: number): number {
   return value;
 }
 
-export function route53Service(_ctx: SandboxContext, store: Route53Store): ServiceDefinition {
+export function route53Service(ctx: SandboxContext, store: Route53Store): ServiceDefinition {
   return {
     signingName: 'route53',
+    faults: ctx.faults,
     wire: restXmlProtocol({
       schemas: collectSchemas(route53Model),
       namespace: 'com.amazonaws.route53',

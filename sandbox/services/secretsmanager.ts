@@ -43,9 +43,10 @@ export class SecretStore {
   }
 }
 
-export function secretsManagerService(store: SecretStore): ServiceDefinition {
+export function secretsManagerService(ctx: SandboxContext, store: SecretStore): ServiceDefinition {
   return {
     signingName: 'secretsmanager',
+    faults: ctx.faults,
     wire: jsonProtocol({ schemas: collectSchemas(smModel), targetPrefix: 'secretsmanager' }),
     operations: {
       GetSecretValue(input: { SecretId?: string }) {

@@ -16,5 +16,7 @@ export interface ServiceDefinition {
   /** The SigV4 signing name, which is how the server tells services apart on one port. */
   signingName: string;
   wire: WireHandler;
+  /** The account's fault injector, consulted before every operation. */
+  faults: FaultInjector;
   operations: Record<string, Operation>;
 }

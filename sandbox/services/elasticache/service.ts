@@ -21,13 +21,18 @@ type Tag = { Key?: string; Value?: string };
 const invalid = (message: string) => new AwsFault('InvalidParameterValueException', message);
 const combination = (message: string) => new AwsFault('InvalidParameterCombinationException', message);
 
-/** Paging as the Describe* operations do it: MaxRecords 20–100 (default 100), opaque Marker. */
+/**
+ * Paging as the Describe* operations do it: MaxRecords from 20 to `limit` (100 for most, 50 for
+ * DescribeSnapshots), defaulting to `limit`; opaque Marker.
+ * https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_DescribeSnapshots.html
+ */
 function page<T>(
   items: T[],
   input: { MaxRecords?: number; Marker?: string },
+  limit = 100,
 ): { items: T[]; Marker?: string } {
-  const max = input.MaxRecords ?? 100;
-  if (max < 20 || max > 100) throw invalid('MaxRecords must be between 20 and 100.');
+  const max = input.MaxRecords ?? limit;
+  if (max < 20 || max > limit) throw invalid(`MaxRecords must be between 20 and ${limit}.`);
   const start = input.Marker ? Number(Buffer.from(input.Marker, 'base64').toString('utf8')) : 0;
   if (!Number.isInteger(start) || start < 0) throw invalid('Invalid Marker.');
   const slice = items.slice(start, start + max);
@@ -251,6 +256,7 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
 
   return {
     signingName: 'elasticache',
+    faults: ctx.faults,
     wire: queryProtocol({
       schemas: collectSchemas(ecModel),
       namespace: 'com.amazonaws.elasticache',
@@ -321,7 +327,7 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
               s.shards.some((sh) => sh.memberId === input.CacheClusterId?.toLowerCase())) &&
             (!input.SnapshotSource || (input.SnapshotSource === 'user') === (s.source === 'manual')),
         );
-        const { items, Marker } = page(list, { MaxRecords: input.MaxRecords ?? 50, Marker: input.Marker });
+        const { items, Marker } = page(list, input, 50);
         return {
           Snapshots: items.map((s) => describeSnapshot(s, input.ShowNodeGroupConfig === true)),
           Marker,
@@ -454,7 +460,9 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
         const engine = (input.Engine ?? base?.engine ?? 'redis').toLowerCase();
         if (engine !== 'redis' && engine !== 'valkey')
           throw invalid(`Invalid Engine '${input.Engine}': expected redis or valkey.`);
-        const engineVersion = input.EngineVersion ?? base?.engineVersion ?? '7.1';
+        // Without a version, the engine's current default: Valkey has no 7.1 (it starts at 7.2).
+        const engineVersion =
+          input.EngineVersion ?? base?.engineVersion ?? (engine === 'valkey' ? '8.0' : '7.1');
         const snapshotCluster = base?.clusterEnabled ?? false;
         const requestedMode = input.ClusterMode;
         if (requestedMode && !['enabled', 'disabled', 'compatible'].includes(requestedMode))
@@ -556,7 +564,7 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
           parameterGroup:
             input.CacheParameterGroupName ??
             base?.parameterGroup ??
-            (clusterEnabled ? 'default.redis7.cluster.on' : 'default.redis7'),
+            `default.${engine}${engineVersion.split('.')[0]}${clusterEnabled ? '.cluster.on' : ''}`,
           subnetGroup: input.CacheSubnetGroupName ?? base?.subnetGroup ?? 'default',
           securityGroupIds: input.SecurityGroupIds ?? [],
           atRest,

@@ -1,0 +1,12 @@
+import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { checkDecommission, finish, startDecommission } from '../migration/decommission.js';
+import { stepHandler } from '../shared/handler.js';
+
+const clients = { elasticache: new ElastiCacheClient({}), route53: new Route53Client({}) };
+
+export const handler = stepHandler('decommission', {
+  start: (state) => startDecommission(state, clients),
+  check: (state) => checkDecommission(state, clients),
+  finish: (state) => finish(state, clients),
+});

@@ -1,0 +1,29 @@
+import { SNSClient } from '@aws-sdk/client-sns';
+import { type Gate, requestApproval } from '../migration/approval.js';
+import type { MigrationState } from '../migration/state.js';
+import { env, requireEnv } from '../shared/env.js';
+import { InvalidInputError } from '../shared/errors.js';
+import { logFailure } from '../shared/handler.js';
+import { logger, withMigrationKeys } from '../shared/logger.js';
+
+const sns = new SNSClient({});
+const topicArn = requireEnv(env.approvalTopicArn, 'APPROVAL_TOPIC_ARN', 'to publish approval requests');
+
+/** Publishes an approval request; the state machine waits for the task token to be answered. */
+export async function handler(event: { taskToken: string; gate: Gate; state: MigrationState }) {
+  if (!event?.taskToken || !event.gate || !event.state?.migrationId) {
+    throw new InvalidInputError('request-approval needs {taskToken, gate, state}.');
+  }
+  withMigrationKeys({
+    migrationId: event.state.migrationId,
+    sourceReplicationGroupId: event.state.sourceReplicationGroupId,
+  });
+  try {
+    const result = await requestApproval(event, sns, topicArn);
+    logger.info('approval requested', { gate: event.gate });
+    return result;
+  } catch (error) {
+    logFailure('request-approval', error);
+    throw error;
+  }
+}

@@ -1,0 +1,16 @@
+import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { leftovers, rollbackStep } from '../migration/rollback.js';
+import { stepHandler } from '../shared/handler.js';
+
+const clients = { elasticache: new ElastiCacheClient({}), route53: new Route53Client({}) };
+
+export const handler = stepHandler('rollback', {
+  step: (state) => rollbackStep(state, clients),
+  report: async (state) => ({
+    ...state,
+    leftovers: {
+      message: await leftovers(state, clients, 'the rollback step kept failing after its retries'),
+    },
+  }),
+});

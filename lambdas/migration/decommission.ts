@@ -1,0 +1,187 @@
+import {
+  DeleteReplicationGroupCommand,
+  DeleteSnapshotCommand,
+  RemoveTagsFromResourceCommand,
+} from '@aws-sdk/client-elasticache';
+import type { Clients } from '../shared/clients.js';
+import { SourceDeletionFailedError, SourceDeletionRefusedError } from '../shared/errors.js';
+import { endpointOf, findGroup, findRecord, findSnapshot, sameHost, tagsOf } from './aws.js';
+import { TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
+import {
+  checkDeadline,
+  clearDeadline,
+  completeStep,
+  requirePlan,
+  setDeadline,
+  startStep,
+} from './progress.js';
+import type { MigrationState, MigrationSummary } from './state.js';
+
+type Deps = Pick<Clients, 'elasticache' | 'route53'>;
+
+/**
+ * Deletes the source with a final snapshot — only when the new group was verified, is available,
+ * and every moved record points at it right now, and only a source this migration claimed.
+ * A deletion already under way (a re-run) is adopted.
+ */
+export async function startDecommission(
+  state: MigrationState,
+  { elasticache, route53 }: Deps,
+  now = Date.now(),
+) {
+  const plan = requirePlan(state);
+  startStep(state, 'deleteSource', now);
+  const source = await findGroup(elasticache, plan.source.id);
+  if (!source || source.Status === 'deleting') {
+    state.progress.sourceDeletionStarted = true;
+    setDeadline(state, 'delete', plan.options.timeouts.deleteSeconds, now);
+    return state;
+  }
+  const refuse = (why: string) =>
+    new SourceDeletionRefusedError(
+      `The source '${plan.source.id}' is not deleted: ${why}. Both groups are left as they are.`,
+    );
+  const target = await findGroup(elasticache, plan.target.id);
+  if (!state.progress.targetVerified) throw refuse('the new group was not verified');
+  if (!target || target.Status !== 'available')
+    throw refuse(`the new group is ${target?.Status ?? 'missing'}`);
+  for (const record of plan.dns) {
+    const current = await findRecord(route53, record.hostedZoneId, record.recordName, 'CNAME');
+    const value = current?.ResourceRecords?.[0]?.Value;
+    if (!sameHost(value, endpointOf(target, record.endpoint))) {
+      throw refuse(`CNAME ${record.recordName} points at '${value ?? 'nothing'}', not at the new group`);
+    }
+  }
+  const tags = await tagsOf(elasticache, source.ARN!);
+  if (tags[TAG_MIGRATION_ID] !== plan.migrationId) throw refuse('it is not claimed by this migration');
+  const existingFinal = await findSnapshot(elasticache, plan.finalSnapshotName);
+  if (existingFinal) {
+    throw new SourceDeletionFailedError(
+      `A snapshot named '${plan.finalSnapshotName}' already exists, so the final snapshot cannot be taken; the source is not deleted.`,
+    );
+  }
+  await elasticache.send(
+    new DeleteReplicationGroupCommand({
+      ReplicationGroupId: plan.source.id,
+      FinalSnapshotIdentifier: plan.finalSnapshotName,
+    }),
+  );
+  state.progress.sourceDeletionStarted = true;
+  setDeadline(state, 'delete', plan.options.timeouts.deleteSeconds, now);
+  return state;
+}
+
+/** One poll: the source is gone and its final snapshot is available. */
+export async function checkDecommission(
+  state: MigrationState,
+  { elasticache }: Pick<Clients, 'elasticache'>,
+  now = Date.now(),
+) {
+  const plan = requirePlan(state);
+  const source = await findGroup(elasticache, plan.source.id);
+  const final = await findSnapshot(elasticache, plan.finalSnapshotName);
+  if (!source && final?.SnapshotStatus === 'available') {
+    state.progress.sourceDeleted = true;
+    clearDeadline(state, 'delete');
+    completeStep(state, 'deleteSource', now);
+    return state;
+  }
+  if (!source && !final) {
+    throw new SourceDeletionFailedError(
+      `The source '${plan.source.id}' is gone but its final snapshot '${plan.finalSnapshotName}' does not exist. The new group holds the data; take a backup of it now.`,
+    );
+  }
+  if (final && final.SnapshotStatus !== 'creating' && final.SnapshotStatus !== 'available') {
+    throw new SourceDeletionFailedError(
+      `The final snapshot '${plan.finalSnapshotName}' is ${final.SnapshotStatus}.`,
+    );
+  }
+  checkDeadline(state, 'delete', now, `Deleting '${plan.source.id}'`);
+  state.progress.sourceDeleted = false;
+  return state;
+}
+
+/**
+ * Removes the intermediate snapshot (unless kept) and, when the source stays, releases it.
+ * Then writes the summary.
+ */
+export async function finish(
+  state: MigrationState,
+  { elasticache }: Pick<Clients, 'elasticache'>,
+  now = Date.now(),
+) {
+  const plan = requirePlan(state);
+  startStep(state, 'finish', now);
+  if (!plan.options.keepIntermediateSnapshot && !state.progress.snapshotCleaned) {
+    const snapshot = await findSnapshot(elasticache, plan.snapshotName);
+    if (snapshot && snapshot.SnapshotStatus !== 'deleting') {
+      try {
+        await elasticache.send(new DeleteSnapshotCommand({ SnapshotName: plan.snapshotName }));
+      } catch (error) {
+        if ((error as Error).name !== 'SnapshotNotFoundFault') throw error;
+      }
+    }
+    state.progress.snapshotCleaned = true;
+  }
+  if (!plan.options.deleteSource) await releaseSource(state, elasticache);
+  const target = await findGroup(elasticache, plan.target.id);
+  completeStep(state, 'finish', now);
+  state.outcome = 'migrated';
+  state.summary = summarize(state, target ? endpointsOf(target) : {});
+  return state;
+}
+
+/** Removes this migration's claim tags from the source, if it still carries them. */
+export async function releaseSource(
+  state: MigrationState,
+  elasticache: Clients['elasticache'],
+): Promise<void> {
+  const plan = requirePlan(state);
+  const source = await findGroup(elasticache, plan.source.id);
+  if (!source || source.Status === 'deleting') return;
+  const tags = await tagsOf(elasticache, source.ARN!);
+  if (tags[TAG_MIGRATION_ID] !== plan.migrationId) return;
+  await elasticache.send(
+    new RemoveTagsFromResourceCommand({ ResourceName: source.ARN!, TagKeys: [TAG_MIGRATION_ID, TAG_ROLE] }),
+  );
+}
+
+function endpointsOf(group: import('@aws-sdk/client-elasticache').ReplicationGroup): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kind of ['primary', 'reader', 'configuration'] as const) {
+    const e = endpointOf(group, kind);
+    if (e) out[kind] = e;
+  }
+  return out;
+}
+
+function summarize(state: MigrationState, endpoints: Record<string, string>): MigrationSummary {
+  const plan = requirePlan(state);
+  const warnings = [...plan.warnings];
+  for (const r of plan.dns) {
+    if (r.lowerTtlTo !== undefined && r.lowerTtlTo < r.originalTtl) {
+      warnings.push(
+        `CNAME ${r.recordName} keeps its lowered TTL of ${r.lowerTtlTo}s; raise it back to ${r.originalTtl}s when satisfied.`,
+      );
+    }
+  }
+  return {
+    migrationId: state.migrationId,
+    outcome: plan.options.deleteSource ? 'migrated' : 'migrated-source-kept',
+    source: {
+      id: plan.source.id,
+      deleted: state.progress.sourceDeleted === true,
+      finalSnapshotName: state.progress.sourceDeleted ? plan.finalSnapshotName : undefined,
+    },
+    target: { id: plan.target.id, endpoints, kmsKeyArn: plan.kmsKeyArn },
+    dns: plan.dns.map((r) => ({
+      recordName: r.recordName,
+      hostedZoneId: r.hostedZoneId,
+      from: r.originalValue,
+      to: endpoints[r.endpoint] ?? '',
+    })),
+    intermediateSnapshot: { name: plan.snapshotName, deleted: state.progress.snapshotCleaned === true },
+    stepSeconds: Object.fromEntries(Object.entries(state.steps).map(([k, v]) => [k, v.seconds ?? 0])),
+    warnings,
+  };
+}

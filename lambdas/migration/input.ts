@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { InvalidInputError } from '../shared/errors.js';
+
+/**
+ * The execution input: the one place it is defined. Preflight validates with it, the README's
+ * input reference is generated from it (`npm run docs:input`), and tests use its types.
+ */
+const groupId = z
+  .string()
+  .min(1)
+  .max(40)
+  .regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'must start with a letter and contain only letters, digits and hyphens')
+  .refine((v) => !v.includes('--') && !v.endsWith('-'), 'must not contain "--" or end with a hyphen')
+  .transform((v) => v.toLowerCase());
+
+const seconds = (max: number) => z.number().int().min(1).max(max);
+
+export const dnsRecordInput = z.strictObject({
+  hostedZoneId: z
+    .string()
+    .regex(/^(\/hostedzone\/)?Z[A-Z0-9]{1,31}$/, 'expected a hosted zone id like Z0123456789ABCDEFGHIJ')
+    .transform((v) => v.replace(/^\/hostedzone\//, '')),
+  recordName: z
+    .string()
+    .min(1)
+    .max(255)
+    .transform((v) => (v.endsWith('.') ? v : `${v}.`).toLowerCase())
+    .describe('the CNAME applications connect to'),
+  endpoint: z
+    .enum(['primary', 'reader', 'configuration'])
+    .default('primary')
+    .describe('which endpoint of the group the record follows'),
+  lowerTtlTo: z
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .optional()
+    .describe('lower the record TTL to this many seconds ahead of the flip and wait out the old TTL'),
+});
+
+export const migrationInput = z.strictObject({
+  sourceReplicationGroupId: groupId.describe('the unencrypted replication group to migrate'),
+  targetReplicationGroupId: groupId
+    .optional()
+    .describe('id of the new, encrypted group; derived from the source id when omitted'),
+  kmsKeyId: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('customer-managed KMS key (id, ARN, alias or alias ARN); defaults to the deployment key'),
+  dnsRecords: z
+    .array(dnsRecordInput)
+    .max(20)
+    .default([])
+    .describe('Route 53 CNAMEs to move to the new group'),
+  transitEncryption: z
+    .enum(['preserve', 'preferred', 'required'])
+    .default('preserve')
+    .describe(
+      "in-transit encryption of the new group: the source's setting, or TLS in preferred/required mode",
+    ),
+  authTokenSecretArn: z
+    .string()
+    .regex(
+      /^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
+      'expected a Secrets Manager secret ARN',
+    )
+    .optional()
+    .describe(
+      'secret holding the AUTH token (SecretString: the token, or JSON with an authToken or auth_token key)',
+    ),
+  approvals: z
+    .strictObject({
+      beforeSnapshot: z
+        .boolean()
+        .default(false)
+        .describe('wait for approval before the snapshot (teams that freeze writes)'),
+      beforeCutover: z.boolean().default(false),
+      beforeDeleteSource: z.boolean().default(false),
+    })
+    .default({ beforeSnapshot: false, beforeCutover: false, beforeDeleteSource: false }),
+  soakSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86400)
+    .default(0)
+    .describe('wait after cutover before deleting the source'),
+  deleteSource: z
+    .boolean()
+    .default(true)
+    .describe('delete the source (with a final snapshot) once the new group serves'),
+  keepIntermediateSnapshot: z.boolean().default(false),
+  allowCloudFormationManaged: z
+    .boolean()
+    .default(false)
+    .describe('migrate a CloudFormation-managed group (the stack will drift)'),
+  dryRun: z.boolean().default(false).describe('stop after preflight and output the plan'),
+  writesFrozen: z
+    .boolean()
+    .default(false)
+    .describe('writes to the source are stopped: data verification then tolerates no difference at all'),
+  verification: z
+    .strictObject({
+      mode: z.enum(['full', 'sample', 'off']).default('full'),
+      revealKeyNames: z.boolean().default(false).describe('report example keys by name instead of by hash'),
+    })
+    .default({ mode: 'full', revealKeyNames: false }),
+  pollIntervalSeconds: seconds(300).default(30),
+  timeouts: z
+    .strictObject({
+      snapshotSeconds: seconds(86400).default(3 * 3600),
+      restoreSeconds: seconds(86400).default(3 * 3600),
+      dnsChangeSeconds: seconds(3600).default(900),
+      deleteSeconds: seconds(86400).default(2 * 3600),
+    })
+    .default({
+      snapshotSeconds: 3 * 3600,
+      restoreSeconds: 3 * 3600,
+      dnsChangeSeconds: 900,
+      deleteSeconds: 2 * 3600,
+    }),
+});
+
+export type MigrationInput = z.output<typeof migrationInput>;
+export type MigrationInputDocument = z.input<typeof migrationInput>;
+export type DnsRecordInput = z.output<typeof dnsRecordInput>;
+
+/** Validates the execution input; the error lists every problem with its path. */
+export function parseMigrationInput(raw: unknown): MigrationInput {
+  const result = migrationInput.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(
+    (i) => `${i.path.length ? i.path.join('.') : '(input)'}: ${i.message}`,
+  );
+  throw new InvalidInputError(
+    `The execution input is not valid. Fix these fields and start a new execution:\n- ${problems.join('\n- ')}`,
+  );
+}
+
+/** The input contract as JSON Schema, for documentation and API clients. */
+export function migrationInputJsonSchema(): unknown {
+  return z.toJSONSchema(migrationInput, { io: 'input' });
+}

@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Deterministic names, so a step that runs twice finds what its first run created.
+ * ElastiCache ids: 1–40 letters, digits, hyphens; start with a letter; no `--`; no trailing
+ * hyphen; stored lowercase (aws-notes: Restore).
+ */
+export const MAX_ID_LENGTH = 40;
+
+export function shortIdOf(migrationId: string): string {
+  return createHash('sha256').update(migrationId).digest('hex').slice(0, 8);
+}
+
+function join(base: string, suffix: string): string {
+  const room = MAX_ID_LENGTH - suffix.length - 1;
+  const trimmed = base.toLowerCase().slice(0, room).replace(/-+$/, '');
+  return `${trimmed}-${suffix}`;
+}
+
+export function derivedTargetId(sourceId: string): string {
+  return join(sourceId, 'atrest');
+}
+
+export function intermediateSnapshotName(sourceId: string, shortId: string): string {
+  return join(sourceId, `mig-${shortId}`);
+}
+
+export function finalSnapshotName(sourceId: string, shortId: string): string {
+  return join(sourceId, `final-${shortId}`);
+}
+
+/** Tags this tool puts on what it touches; IAM policies in infra/ key on them. */
+export const TAG_MIGRATION_ID = 'at-rest-migrator:migration-id';
+export const TAG_ROLE = 'at-rest-migrator:role';
+export const TAG_SOURCE = 'at-rest-migrator:source';

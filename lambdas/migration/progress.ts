@@ -1,0 +1,38 @@
+import { WaitDeadlineExceededError } from '../shared/errors.js';
+import type { MigrationPlan, MigrationState } from './state.js';
+
+/** Records when a step started (first call only, so a re-run keeps the original time). */
+export function startStep(state: MigrationState, step: string, now: number): void {
+  state.steps[step] ??= { startedAt: new Date(now).toISOString() };
+}
+
+export function completeStep(state: MigrationState, step: string, now: number): void {
+  const timing = (state.steps[step] ??= { startedAt: new Date(now).toISOString() });
+  if (timing.completedAt) return;
+  timing.completedAt = new Date(now).toISOString();
+  timing.seconds = Math.max(0, (now - Date.parse(timing.startedAt)) / 1000);
+}
+
+/** Sets a wait's deadline once; later calls keep it, so retries do not extend the wait. */
+export function setDeadline(state: MigrationState, wait: string, seconds: number, now: number): void {
+  state.deadlines[wait] ??= new Date(now + seconds * 1000).toISOString();
+}
+
+export function checkDeadline(state: MigrationState, wait: string, now: number, what: string): void {
+  const deadline = state.deadlines[wait];
+  if (deadline && now > Date.parse(deadline)) {
+    throw new WaitDeadlineExceededError(
+      `${what} did not finish by ${deadline}. The wait's limit is set in the input's timeouts; the workflow rolls back.`,
+    );
+  }
+}
+
+export function clearDeadline(state: MigrationState, wait: string): void {
+  delete state.deadlines[wait];
+}
+
+export function requirePlan(state: MigrationState): MigrationPlan {
+  if (!state.plan)
+    throw new Error('The migration state has no plan; the state machine passed the wrong document.');
+  return state.plan;
+}

@@ -1,0 +1,166 @@
+import { DeleteReplicationGroupCommand, DeleteSnapshotCommand } from '@aws-sdk/client-elasticache';
+import type { Clients } from '../shared/clients.js';
+import { RollbackFailedError } from '../shared/errors.js';
+import { findGroup, findRecord, findSnapshot, sameHost, tagsOf } from './aws.js';
+import { changesInSync, submitUpserts } from './cutover.js';
+import { releaseSource } from './decommission.js';
+import { TAG_MIGRATION_ID } from './naming.js';
+import { completeStep, startStep } from './progress.js';
+import type { MigrationState } from './state.js';
+
+type Deps = Pick<Clients, 'elasticache' | 'route53'>;
+
+/** Set by the state machine: whether the failure happened at or after the DNS flip. */
+export interface RollbackScope {
+  dns: boolean;
+}
+
+/**
+ * One pass of the rollback, as a reconciler: each call moves things one step back towards "as
+ * before the migration" and returns; the state machine calls it again after a wait until
+ * `progress.rollback.done`. Order matters: DNS goes back to the source (and is INSYNC) before
+ * the target is deleted, so no client is sent to a group that is going away. Only resources
+ * this migration created are deleted; the source is never touched except to remove the claim.
+ */
+export async function rollbackStep(
+  state: MigrationState & { rollbackScope?: RollbackScope },
+  { elasticache, route53 }: Deps,
+  now = Date.now(),
+): Promise<MigrationState> {
+  const plan = state.plan;
+  const rb = (state.progress.rollback ??= {});
+  if (!plan) {
+    rb.done = true;
+    return state;
+  }
+  startStep(state, 'rollback', now);
+  const limitSeconds =
+    plan.options.timeouts.dnsChangeSeconds +
+    plan.options.timeouts.restoreSeconds +
+    plan.options.timeouts.deleteSeconds;
+  state.deadlines.rollback ??= new Date(now + limitSeconds * 1000).toISOString();
+  if (now > Date.parse(state.deadlines.rollback)) {
+    throw new RollbackFailedError(
+      await leftovers(state, { elasticache, route53 }, 'the rollback did not finish in time'),
+    );
+  }
+
+  const dns = (state.progress.dns ??= {});
+  const dnsTouched = state.rollbackScope?.dns === true || dns.flipped === true || dns.ttlLowered === true;
+  if (dnsTouched && !rb.dnsRestored && plan.dns.length > 0) {
+    if (dns.pendingChangeKind !== 'restore' || !dns.pendingChangeId) {
+      const ids = await submitUpserts(
+        route53,
+        plan.dns,
+        (r) => ({ value: r.originalValue, ttl: r.originalTtl }),
+        `at-rest migration ${plan.migrationId}: rollback to ${plan.source.id}`,
+      );
+      dns.pendingChangeId = ids.join(',');
+      dns.pendingChangeKind = 'restore';
+      return state;
+    }
+    if (!(await changesInSync(route53, dns.pendingChangeId.split(',')))) return state;
+    for (const record of plan.dns) {
+      const current = await findRecord(route53, record.hostedZoneId, record.recordName, 'CNAME');
+      if (!sameHost(current?.ResourceRecords?.[0]?.Value, record.originalValue)) {
+        // Someone changed it again in between: submit the restore once more on the next pass.
+        dns.pendingChangeId = undefined;
+        return state;
+      }
+    }
+    dns.pendingChangeId = undefined;
+    rb.dnsRestored = true;
+  }
+
+  if (!rb.targetDeleted) {
+    const target = await findGroup(elasticache, plan.target.id);
+    if (!target) {
+      rb.targetDeleted = true;
+    } else if (
+      target.Status === 'deleting' ||
+      !['available', 'create-failed'].includes(target.Status ?? '')
+    ) {
+      return state; // being deleted, or still creating/modifying: it can be deleted once it settles
+    } else {
+      const ours =
+        target.Status === 'available'
+          ? (await tagsOf(elasticache, target.ARN!))[TAG_MIGRATION_ID] === plan.migrationId
+          : state.progress.targetCreated === true;
+      if (!ours) {
+        rb.targetDeleted = true; // not created by this migration: never ours to delete
+      } else {
+        await elasticache.send(new DeleteReplicationGroupCommand({ ReplicationGroupId: plan.target.id }));
+        return state;
+      }
+    }
+  }
+
+  if (!rb.snapshotDeleted) {
+    const snapshot = plan.options.keepIntermediateSnapshot
+      ? undefined
+      : await findSnapshot(elasticache, plan.snapshotName);
+    if (!snapshot) {
+      rb.snapshotDeleted = true;
+    } else if ((await tagsOf(elasticache, snapshot.ARN!))[TAG_MIGRATION_ID] !== plan.migrationId) {
+      rb.snapshotDeleted = true;
+    } else if (snapshot.SnapshotStatus === 'available' || snapshot.SnapshotStatus === 'failed') {
+      await elasticache.send(new DeleteSnapshotCommand({ SnapshotName: plan.snapshotName }));
+      return state;
+    } else {
+      return state; // creating, restoring or deleting: wait for it to settle
+    }
+  }
+
+  if (!rb.sourceReleased) {
+    await releaseSource(state, elasticache);
+    rb.sourceReleased = true;
+  }
+  rb.done = true;
+  delete state.deadlines.rollback;
+  completeStep(state, 'rollback', now);
+  return state;
+}
+
+/** Describes what is left behind, for RollbackFailedError (the operator's to-do list). */
+export async function leftovers(
+  state: MigrationState,
+  { elasticache, route53 }: Deps,
+  why: string,
+): Promise<string> {
+  const plan = state.plan;
+  if (!plan) return `Rollback failed (${why}); the migration had no plan, so nothing was created.`;
+  const lines: string[] = [`Rollback failed: ${why}. Resources and records as they are now:`];
+  const describe = async <T>(read: () => Promise<T>): Promise<T | 'unknown'> => {
+    try {
+      return await read();
+    } catch {
+      return 'unknown';
+    }
+  };
+  const source = await describe(() => findGroup(elasticache, plan.source.id));
+  lines.push(
+    `- source ${plan.source.id}: ${source === 'unknown' ? 'could not be read' : (source?.Status ?? 'MISSING')}`,
+  );
+  const target = await describe(() => findGroup(elasticache, plan.target.id));
+  lines.push(
+    `- target ${plan.target.id}: ${target === 'unknown' ? 'could not be read' : target ? `${target.Status} (left behind: delete it once DNS no longer points at it)` : 'does not exist'}`,
+  );
+  const snapshot = await describe(() => findSnapshot(elasticache, plan.snapshotName));
+  lines.push(
+    `- intermediate snapshot ${plan.snapshotName}: ${snapshot === 'unknown' ? 'could not be read' : snapshot ? `${snapshot.SnapshotStatus} (left behind)` : 'does not exist'}`,
+  );
+  for (const record of plan.dns) {
+    const current = await describe(() =>
+      findRecord(route53, record.hostedZoneId, record.recordName, 'CNAME'),
+    );
+    const value = current === 'unknown' ? undefined : current?.ResourceRecords?.[0]?.Value;
+    const where =
+      current === 'unknown'
+        ? 'could not be read'
+        : sameHost(value, record.originalValue)
+          ? 'points at the source (as before)'
+          : `points at '${value ?? 'nothing'}' — set it back to '${record.originalValue}' (TTL ${record.originalTtl})`;
+    lines.push(`- CNAME ${record.recordName} in ${record.hostedZoneId}: ${where}`);
+  }
+  return lines.join('\n');
+}

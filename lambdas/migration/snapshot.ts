@@ -1,0 +1,111 @@
+import { AddTagsToResourceCommand, CreateSnapshotCommand } from '@aws-sdk/client-elasticache';
+import type { Clients } from '../shared/clients.js';
+import { SnapshotFailedError, SnapshotNameConflictError } from '../shared/errors.js';
+import { findSnapshot, tagsOf } from './aws.js';
+import { TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
+import {
+  checkDeadline,
+  clearDeadline,
+  completeStep,
+  requirePlan,
+  setDeadline,
+  startStep,
+} from './progress.js';
+import type { MigrationState } from './state.js';
+
+type Deps = Pick<Clients, 'elasticache'>;
+
+/**
+ * Claims the source (tags it with this migration's id, which IAM and a second migration check),
+ * then starts a manual snapshot of a replica (cluster mode disabled) or of the group (enabled),
+ * encrypted with the CMK. A snapshot with this migration's deterministic name that carries this
+ * migration's tag is adopted, so the step can run twice.
+ */
+export async function startSnapshot(
+  state: MigrationState,
+  { elasticache }: Deps,
+  now = Date.now(),
+): Promise<MigrationState> {
+  const plan = requirePlan(state);
+  startStep(state, 'snapshot', now);
+  await elasticache.send(
+    new AddTagsToResourceCommand({
+      ResourceName: plan.source.arn,
+      Tags: [
+        { Key: TAG_MIGRATION_ID, Value: plan.migrationId },
+        { Key: TAG_ROLE, Value: 'source' },
+      ],
+    }),
+  );
+  state.progress.sourceClaimed = true;
+
+  const existing = await findSnapshot(elasticache, plan.snapshotName);
+  if (existing) {
+    await requireOwnSnapshot(elasticache, existing.ARN!, plan.snapshotName, plan.migrationId);
+  } else {
+    try {
+      await elasticache.send(
+        new CreateSnapshotCommand({
+          SnapshotName: plan.snapshotName,
+          ...(plan.source.snapshotClusterId
+            ? { CacheClusterId: plan.source.snapshotClusterId }
+            : { ReplicationGroupId: plan.source.id }),
+          KmsKeyId: plan.kmsKeyArn,
+          Tags: [
+            { Key: TAG_MIGRATION_ID, Value: plan.migrationId },
+            { Key: TAG_ROLE, Value: 'intermediate-snapshot' },
+          ],
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name !== 'SnapshotAlreadyExistsFault') throw error;
+      const raced = await findSnapshot(elasticache, plan.snapshotName);
+      if (!raced) throw error;
+      await requireOwnSnapshot(elasticache, raced.ARN!, plan.snapshotName, plan.migrationId);
+    }
+  }
+  setDeadline(state, 'snapshot', plan.options.timeouts.snapshotSeconds, now);
+  return state;
+}
+
+async function requireOwnSnapshot(
+  elasticache: Deps['elasticache'],
+  arn: string,
+  name: string,
+  migrationId: string,
+) {
+  const tags = await tagsOf(elasticache, arn);
+  if (tags[TAG_MIGRATION_ID] !== migrationId) {
+    throw new SnapshotNameConflictError(
+      `A snapshot named '${name}' already exists and does not belong to this migration. Delete or rename it, then start again.`,
+    );
+  }
+}
+
+/** One poll of the snapshot: ready, still creating, or failed (any other status, or gone). */
+export async function checkSnapshot(
+  state: MigrationState,
+  { elasticache }: Deps,
+  now = Date.now(),
+): Promise<MigrationState> {
+  const plan = requirePlan(state);
+  const snapshot = await findSnapshot(elasticache, plan.snapshotName);
+  if (!snapshot) {
+    throw new SnapshotFailedError(`Snapshot '${plan.snapshotName}' disappeared while it was being created.`);
+  }
+  // No documented `failed` status exists: anything but creating/available is a failure (aws-notes).
+  if (snapshot.SnapshotStatus === 'available') {
+    state.progress.snapshotReady = true;
+    clearDeadline(state, 'snapshot');
+    completeStep(state, 'snapshot', now);
+    return state;
+  }
+  if (snapshot.SnapshotStatus !== 'creating') {
+    throw new SnapshotFailedError(
+      `Snapshot '${plan.snapshotName}' ended in status '${snapshot.SnapshotStatus}'. Check the source's memory headroom for BGSAVE (reserved-memory-percent) and the KMS key, then start again.`,
+    );
+  }
+  checkDeadline(state, 'snapshot', now, `Snapshot '${plan.snapshotName}'`);
+  state.progress.snapshotReady = false;
+  return state;
+}

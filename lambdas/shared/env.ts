@@ -1,0 +1,17 @@
+/**
+ * Configuration read once at module load. Values are optional here because each function needs
+ * a different subset; `requireEnv` fails fast with the variable's name and what it is for.
+ */
+export const env = {
+  defaultKmsKeyId: process.env.DEFAULT_KMS_KEY_ID || undefined,
+  approvalTopicArn: process.env.APPROVAL_TOPIC_ARN || undefined,
+  allowedHostedZoneIds: (process.env.ALLOWED_HOSTED_ZONE_IDS ?? '')
+    .split(',')
+    .map((z) => z.trim().replace(/^\/hostedzone\//, ''))
+    .filter(Boolean),
+};
+
+export function requireEnv(value: string | undefined, name: string, purpose: string): string {
+  if (!value) throw new Error(`Environment variable ${name} is not set; it is needed ${purpose}.`);
+  return value;
+}

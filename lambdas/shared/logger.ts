@@ -1,0 +1,16 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+
+/**
+ * The one logger of the workflow. Level from POWERTOOLS_LOG_LEVEL; service name from
+ * POWERTOOLS_SERVICE_NAME. Handlers add `migrationId` and `sourceReplicationGroupId` keys for
+ * the invocation. Nothing logs AUTH tokens: they are only ever held in a local variable of the
+ * restore step, between Secrets Manager and the CreateReplicationGroup call.
+ */
+export const logger = new Logger({
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'elasticache-at-rest-migrator',
+});
+
+export function withMigrationKeys(keys: { migrationId?: string; sourceReplicationGroupId?: string }): void {
+  logger.resetKeys();
+  logger.appendKeys(keys);
+}

@@ -1,0 +1,95 @@
+/**
+ * Comparison logic, free of I/O: how two observations of one key compare, and how a key that
+ * stays different is classified after several observations (RedisFullCheck's multi-round idea:
+ * a key whose contents moved between observations changed during the check; one that held still
+ * and still differs is a real difference).
+ */
+import type { Observation } from './contents.js';
+import type { DifferenceKind } from './types.js';
+
+export type Comparison = 'equal' | 'expiring' | Exclude<DifferenceKind, 'changedDuringCheck'>;
+
+export interface ComparisonOptions {
+  readonly expiryToleranceMs: number;
+  readonly expiryGraceMs: number;
+}
+
+/** Present on one side only, but due to expire within the grace period on the other. */
+function expiringSoon(present: Observation, graceMs: number): boolean {
+  return present.expireAt >= 0 && present.expireAt <= present.serverNowMs + graceMs;
+}
+
+/** Compares what the source and the target hold under one key. */
+export function compareObservations(
+  source: Observation,
+  target: Observation,
+  options: ComparisonOptions,
+): Comparison {
+  const onSource = source.type !== 'none';
+  const onTarget = target.type !== 'none';
+  if (!onSource && !onTarget) return 'equal';
+  if (!onTarget) return expiringSoon(source, options.expiryGraceMs) ? 'expiring' : 'missing';
+  if (!onSource) return expiringSoon(target, options.expiryGraceMs) ? 'expiring' : 'extra';
+  if (source.type !== target.type) return 'type';
+  if (!source.comparable || source.fingerprint !== target.fingerprint || source.length !== target.length) {
+    // Uncomparable types reach here only when their DUMP bytes differed.
+    if (!source.comparable && source.fingerprint === target.fingerprint) return 'equal';
+    return 'value';
+  }
+  if (source.expireAt !== target.expireAt) {
+    const bothExpire = source.expireAt >= 0 && target.expireAt >= 0;
+    if (!bothExpire || Math.abs(source.expireAt - target.expireAt) > options.expiryToleranceMs)
+      return 'expiry';
+  }
+  return 'equal';
+}
+
+/** Whether two observations of the same key on the same side show the same state. */
+export function sameState(a: Observation, b: Observation): boolean {
+  return (
+    a.type === b.type && a.expireAt === b.expireAt && a.fingerprint === b.fingerprint && a.length === b.length
+  );
+}
+
+/** The fast path's token for a missing key. */
+export const MISSING_TOKEN = '-';
+
+/** A key that still differs after its content comparison, awaiting further observations. */
+export interface Suspect {
+  readonly key: Buffer;
+  /** Database the key lives in (0 in cluster mode). */
+  readonly db: number;
+  source: Observation;
+  target: Observation;
+  /** Seen in a different state between observations, or gone from the side that listed it. */
+  changed: boolean;
+  comparison: Comparison;
+}
+
+/** Outcome of one more observation of a suspect. */
+export type SuspectUpdate = { settled: 'equal' | 'expiring' } | { settled?: undefined };
+
+/** Folds a new observation pair into a suspect. */
+export function observeSuspect(
+  suspect: Suspect,
+  source: Observation,
+  target: Observation,
+  options: ComparisonOptions,
+): SuspectUpdate {
+  if (!sameState(suspect.source, source) || !sameState(suspect.target, target)) suspect.changed = true;
+  suspect.source = source;
+  suspect.target = target;
+  suspect.comparison = compareObservations(source, target, options);
+  if (suspect.comparison === 'equal' || suspect.comparison === 'expiring')
+    return { settled: suspect.comparison };
+  return {};
+}
+
+/** The kind a suspect is reported as once its observations are over. */
+export function finalKind(suspect: Suspect): DifferenceKind {
+  if (suspect.changed) return 'changedDuringCheck';
+  if (suspect.comparison === 'equal' || suspect.comparison === 'expiring') {
+    throw new Error('a settled key has no difference kind');
+  }
+  return suspect.comparison;
+}

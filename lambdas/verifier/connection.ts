@@ -1,0 +1,451 @@
+/**
+ * Protocol and I/O: connections to one side (source or target), its keyspace units (databases
+ * 0..15 with cluster mode disabled, primary shards with it enabled), key routing by slot, and
+ * the batched reads the comparison needs. Nothing here decides whether two keys are equal.
+ *
+ * Only commands ElastiCache allows are used (aws-notes, "Data verification"): SCAN, RANDOMKEY,
+ * DUMP, TYPE, PEXPIRETIME (or PTTL + TIME on engines before 7.0), EXISTS, EVALSHA/EVAL and the
+ * type-specific read commands; CLUSTER SLOTS to find the shards. No DEBUG, CONFIG or SYNC.
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import {
+  sanitizeCause,
+  VerifierCommandError,
+  VerifierConnectionError,
+  VerifierTopologyError,
+} from './errors.js';
+import { type LuaScript, SCRIPTS } from './scripts.js';
+import { keySlot, SLOT_COUNT } from './slots.js';
+import type { RedisEndpointSpec } from './types.js';
+
+/** Creates an ioredis client for one node of an endpoint (not yet connected: `lazyConnect`). */
+export type RedisClientFactory = (node: { host: string; port: number }, spec: RedisEndpointSpec) => Redis;
+
+/** The default factory: TLS and AUTH per the spec, RESP2 (every engine version), no retries. */
+export const createIoredisClient: RedisClientFactory = (node, spec) =>
+  new Redis({
+    host: node.host,
+    port: node.port,
+    ...(spec.authToken !== undefined
+      ? { password: spec.authToken, ...(spec.username !== undefined ? { username: spec.username } : {}) }
+      : {}),
+    ...(spec.tls
+      ? {
+          tls: {
+            ...(spec.caPem !== undefined ? { ca: spec.caPem } : {}),
+            ...(spec.servername !== undefined ? { servername: spec.servername } : {}),
+          },
+        }
+      : {}),
+    protocol: 2,
+    lazyConnect: true,
+    connectTimeout: 10_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+
+export type Role = 'source' | 'target';
+export type ExpiryCommand = 'pexpiretime' | 'pttl';
+
+interface Shard {
+  readonly firstSlot: number;
+  readonly client: Redis;
+}
+
+/** Classifies a client error into the verifier's typed errors, without any secret in it. */
+export function toVerifierError(
+  error: unknown,
+  context: string,
+  secrets: readonly (string | undefined)[],
+): Error {
+  if (
+    error instanceof VerifierConnectionError ||
+    error instanceof VerifierCommandError ||
+    error instanceof VerifierTopologyError
+  ) {
+    return error;
+  }
+  const cause = sanitizeCause(error, secrets);
+  const message = `${context}: ${cause.message}`;
+  if (/^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b/.test(cause.message))
+    return new VerifierTopologyError(message, { cause });
+  if (
+    cause.name === 'ReplyError' &&
+    !/^(NOAUTH|WRONGPASS|NOPERM|LOADING|MASTERDOWN|READONLY)\b|invalid password/i.test(cause.message)
+  ) {
+    return new VerifierCommandError(message, { cause });
+  }
+  return new VerifierConnectionError(message, { cause });
+}
+
+/** One side of the comparison. */
+export class Endpoint {
+  private currentDb = 0;
+
+  private constructor(
+    readonly role: Role,
+    readonly spec: RedisEndpointSpec,
+    /** The seed client (cluster mode disabled: the only one). */
+    private readonly seed: Redis,
+    /** Cluster mode: primaries sorted by first slot. */
+    private readonly shards: readonly Shard[],
+    /** Cluster mode: slot -> index in `shards`. */
+    private readonly slotOwner: Uint16Array | undefined,
+    readonly expiryCommand: ExpiryCommand,
+    readonly lua: boolean,
+  ) {}
+
+  /** Connects (and in cluster mode discovers every primary), probing what the engine supports. */
+  static async open(
+    role: Role,
+    spec: RedisEndpointSpec,
+    factory: RedisClientFactory,
+    options: { expiryCommand: 'auto' | ExpiryCommand; fastPath: 'auto' | 'lua' | 'dump' },
+  ): Promise<Endpoint> {
+    const clients: Redis[] = [];
+    const connect = async (node: { host: string; port: number }): Promise<Redis> => {
+      const client = factory(node, spec);
+      clients.push(client);
+      client.on('error', () => {
+        // Surfaced through the failing command; the listener keeps ioredis from logging it.
+      });
+      try {
+        if (client.status === 'wait') await client.connect();
+        return client;
+      } catch (error) {
+        throw toVerifierError(error, `cannot connect to the ${role} at ${node.host}:${node.port}`, [
+          spec.authToken,
+        ]);
+      }
+    };
+    try {
+      const seed = await connect({ host: spec.host, port: spec.port });
+      let shards: Shard[] = [];
+      let slotOwner: Uint16Array | undefined;
+      if (spec.clusterMode) {
+        ({ shards, slotOwner } = await discoverShards(seed, spec, connect, role));
+      }
+      const probeClient = shards[0]?.client ?? seed;
+      let expiryCommand: ExpiryCommand = options.expiryCommand === 'pttl' ? 'pttl' : 'pexpiretime';
+      if (options.expiryCommand === 'auto') {
+        try {
+          await probeClient.call('PEXPIRETIME', '__verifier_probe__');
+        } catch (error) {
+          const message = (error as Error).message;
+          // MOVED means the command exists and the probe key lives on another shard.
+          if (/unknown command/i.test(message)) expiryCommand = 'pttl';
+          else if (!/^MOVED /.test(message)) {
+            throw toVerifierError(error, `the ${role} refused PEXPIRETIME`, [spec.authToken]);
+          }
+        }
+      }
+      let lua = options.fastPath !== 'dump';
+      if (lua) {
+        try {
+          for (const client of shards.length > 0 ? shards.map((s) => s.client) : [seed]) {
+            for (const script of Object.values(SCRIPTS)) await client.call('SCRIPT', 'LOAD', script.source);
+          }
+        } catch (error) {
+          if (options.fastPath === 'lua')
+            throw toVerifierError(error, `the ${role} refused Lua`, [spec.authToken]);
+          lua = false;
+        }
+      }
+      return new Endpoint(role, spec, seed, shards, slotOwner, expiryCommand, lua);
+    } catch (error) {
+      for (const client of clients) client.disconnect();
+      throw error;
+    }
+  }
+
+  /** Keyspace units: databases (cluster mode disabled) or primary shards (enabled). */
+  unitCount(databases: number): number {
+    return this.spec.clusterMode ? this.shards.length : databases;
+  }
+
+  shardFirstSlot(unit: number): number | undefined {
+    return this.shards[unit]?.firstSlot;
+  }
+
+  unitOfFirstSlot(firstSlot: number): number {
+    const index = this.shards.findIndex((s) => s.firstSlot === firstSlot);
+    if (index < 0) {
+      throw new VerifierTopologyError(`the ${this.role} has no shard starting at slot ${firstSlot} any more`);
+    }
+    return index;
+  }
+
+  /** Label of a unit in example keys. */
+  unitLabel(unit: number): string {
+    return this.spec.clusterMode ? 'db0' : `db${unit}`;
+  }
+
+  /** Database a unit's keys live in (for routing its keys on the other side). */
+  dbOfUnit(unit: number): number {
+    return this.spec.clusterMode ? 0 : unit;
+  }
+
+  /** Selects a database (cluster mode disabled; a no-op for db 0 in cluster mode). */
+  async selectDb(db: number): Promise<void> {
+    if (this.spec.clusterMode) {
+      if (db !== 0) throw new VerifierCommandError(`cluster mode has only database 0 (asked for ${db})`);
+      return;
+    }
+    if (db === this.currentDb) return;
+    await this.guard(`SELECT ${db} on the ${this.role}`, this.seed.select(db));
+    this.currentDb = db;
+  }
+
+  private clientOfUnit(unit: number): Redis {
+    if (!this.spec.clusterMode) return this.seed;
+    const shard = this.shards[unit];
+    if (!shard) throw new VerifierTopologyError(`the ${this.role} has no shard #${unit}`);
+    return shard.client;
+  }
+
+  /** One SCAN step of a unit (its database must be selected). */
+  async scan(unit: number, cursor: string, count: number): Promise<{ cursor: string; keys: Buffer[] }> {
+    const [next, keys] = await this.guard(
+      `SCAN on the ${this.role}`,
+      this.clientOfUnit(unit).scanBuffer(cursor, 'COUNT', count),
+    );
+    return { cursor: next.toString(), keys };
+  }
+
+  /** Up to `count` distinct random keys of a unit (sample mode). */
+  async randomKeys(unit: number, count: number): Promise<Buffer[]> {
+    const client = this.clientOfUnit(unit);
+    const replies = await this.guard(
+      `RANDOMKEY on the ${this.role}`,
+      Promise.all(
+        Array.from({ length: count }, () => client.callBuffer('RANDOMKEY') as Promise<Buffer | null>),
+      ),
+    );
+    const seen = new Set<string>();
+    const keys: Buffer[] = [];
+    for (const key of replies) {
+      if (key === null) continue;
+      const id = key.toString('latin1');
+      if (!seen.has(id)) {
+        seen.add(id);
+        keys.push(key);
+      }
+    }
+    return keys;
+  }
+
+  /** Groups key indices by the client that owns them. */
+  route(keys: readonly Buffer[]): Map<Redis, number[]> {
+    const groups = new Map<Redis, number[]>();
+    if (!this.slotOwner) {
+      groups.set(
+        this.seed,
+        keys.map((_, i) => i),
+      );
+      return groups;
+    }
+    for (let i = 0; i < keys.length; i++) {
+      const client = this.shards[this.slotOwner[keySlot(keys[i] as Buffer)] as number]?.client as Redis;
+      const group = groups.get(client);
+      if (group) group.push(i);
+      else groups.set(client, [i]);
+    }
+    return groups;
+  }
+
+  /** The client holding one key. */
+  clientForKey(key: Buffer): Redis {
+    if (!this.slotOwner) return this.seed;
+    return this.shards[this.slotOwner[keySlot(key)] as number]?.client as Redis;
+  }
+
+  /** Runs a script over keys, once per node holding some of them. */
+  private async runScriptPerNode(
+    script: LuaScript,
+    keys: readonly Buffer[],
+    arg2: string,
+  ): Promise<{ indices: number[]; reply: string }[]> {
+    const expiryFlag = this.expiryCommand === 'pexpiretime' ? '1' : '0';
+    return Promise.all(
+      [...this.route(keys)].map(async ([client, indices]) => {
+        const batch = indices.map((i) => keys[i] as Buffer);
+        const args: (string | Buffer | number)[] = this.spec.clusterMode
+          ? [0, expiryFlag, arg2, ...batch]
+          : [batch.length, ...batch, expiryFlag, arg2];
+        const reply = await this.guard(`script on the ${this.role}`, this.evalsha(client, script, args));
+        return { indices, reply };
+      }),
+    );
+  }
+
+  /** Runs a script that answers one line per key; returns the lines in key order. */
+  private async runLineScript(script: LuaScript, keys: readonly Buffer[], arg2: string): Promise<string[]> {
+    const out = new Array<string>(keys.length);
+    for (const { indices, reply } of await this.runScriptPerNode(script, keys, arg2)) {
+      const lines = reply.split('\n');
+      if (lines.length !== indices.length) {
+        throw new VerifierCommandError(
+          `script on the ${this.role} returned ${lines.length} lines for ${indices.length} keys`,
+        );
+      }
+      indices.forEach((keyIndex, j) => {
+        out[keyIndex] = lines[j] as string;
+      });
+    }
+    return out;
+  }
+
+  private async evalsha(
+    client: Redis,
+    script: LuaScript,
+    args: (string | Buffer | number)[],
+  ): Promise<string> {
+    try {
+      return String(await client.call('EVALSHA', script.sha, ...args));
+    } catch (error) {
+      if (!/NOSCRIPT/.test((error as Error).message)) throw error;
+      return String(await client.call('EVAL', script.source, ...args));
+    }
+  }
+
+  /**
+   * Fast path: per key a token that is equal on both sides when the DUMP payload and the
+   * absolute expiry are equal; `-` when the key is missing.
+   */
+  async fastDigest(keys: readonly Buffer[]): Promise<string[]> {
+    if (this.lua) return this.runLineScript(SCRIPTS.fastDigest, keys, '');
+    const [dumps, expiries] = await Promise.all([
+      this.guard(
+        `DUMP on the ${this.role}`,
+        Promise.all(keys.map((key) => this.clientForKey(key).dumpBuffer(key) as Promise<Buffer | null>)),
+      ),
+      this.expiries(keys),
+    ]);
+    return keys.map((_, i) => {
+      const dump = dumps[i];
+      if (dump === null || dump === undefined) return '-';
+      // The same token the Lua fast path makes: SHA-1 of the payload, then the expiry.
+      return `${createHash('sha1').update(dump).digest('hex')}${expiries[i]}`;
+    });
+  }
+
+  /** Canonical content digests (server-side), `none` for missing keys; see CONTENT_DIGEST_SCRIPT. */
+  async contentDigest(keys: readonly Buffer[], limit: number): Promise<string[]> {
+    return this.runLineScript(SCRIPTS.contentDigest, keys, String(limit));
+  }
+
+  /** Whether each key exists (reverse pass). */
+  async exists(keys: readonly Buffer[]): Promise<boolean[]> {
+    if (this.lua) {
+      const result = new Array<boolean>(keys.length).fill(false);
+      for (const { indices, reply } of await this.runScriptPerNode(SCRIPTS.exists, keys, '')) {
+        indices.forEach((keyIndex, j) => {
+          result[keyIndex] = reply.charAt(j) === '1';
+        });
+      }
+      return result;
+    }
+    if (!this.spec.clusterMode) {
+      const present = await this.guard(`EXISTS on the ${this.role}`, this.seed.exists(...keys));
+      if (present === keys.length) return keys.map(() => true);
+    }
+    const replies = await this.guard(
+      `EXISTS on the ${this.role}`,
+      Promise.all(keys.map((key) => this.clientForKey(key).exists(key))),
+    );
+    return replies.map((n) => n > 0);
+  }
+
+  /** Absolute expiry per key in ms: -1 none, -2 missing. */
+  async expiries(keys: readonly Buffer[]): Promise<number[]> {
+    if (this.expiryCommand === 'pexpiretime') {
+      return this.guard(
+        `PEXPIRETIME on the ${this.role}`,
+        Promise.all(keys.map((key) => this.clientForKey(key).call('PEXPIRETIME', key) as Promise<number>)),
+      );
+    }
+    return this.guard(
+      `PTTL on the ${this.role}`,
+      Promise.all(
+        keys.map(async (key) => {
+          const client = this.clientForKey(key);
+          const [ttl, now] = await Promise.all([client.pttl(key), this.serverTimeMs(client)]);
+          return ttl >= 0 ? now + ttl : ttl;
+        }),
+      ),
+    );
+  }
+
+  /** The server clock of the node holding `key`, in ms. */
+  async serverTimeMs(client: Redis = this.seed): Promise<number> {
+    const [seconds, micros] = (await this.guard(`TIME on the ${this.role}`, client.time())) as [
+      number | string,
+      number | string,
+    ];
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  /** Wraps a command so its failure becomes a typed, token-free error. */
+  async guard<T>(context: string, promise: Promise<T>): Promise<T> {
+    try {
+      return await promise;
+    } catch (error) {
+      throw toVerifierError(error, context, [this.spec.authToken]);
+    }
+  }
+
+  close(): void {
+    this.seed.disconnect();
+    for (const shard of this.shards) shard.client.disconnect();
+  }
+}
+
+async function discoverShards(
+  seed: Redis,
+  spec: RedisEndpointSpec,
+  connect: (node: { host: string; port: number }) => Promise<Redis>,
+  role: Role,
+): Promise<{ shards: Shard[]; slotOwner: Uint16Array }> {
+  let ranges: unknown;
+  try {
+    ranges = await seed.call('CLUSTER', 'SLOTS');
+  } catch (error) {
+    throw new VerifierTopologyError(`cannot read the ${role}'s cluster slots`, {
+      cause: sanitizeCause(error, [spec.authToken]),
+    });
+  }
+  const byAddress = new Map<
+    string,
+    { host: string; port: number; firstSlot: number; ranges: [number, number][] }
+  >();
+  for (const entry of ranges as unknown[][]) {
+    const [start, end, primary] = entry as [number, number, [string | Buffer, number, ...unknown[]]];
+    const host = String(primary[0]) === '' ? spec.host : String(primary[0]);
+    const port = Number(primary[1]);
+    const address = `${host}:${port}`;
+    const known = byAddress.get(address);
+    if (known) {
+      known.ranges.push([start, end]);
+      known.firstSlot = Math.min(known.firstSlot, start);
+    } else {
+      byAddress.set(address, { host, port, firstSlot: start, ranges: [[start, end]] });
+    }
+  }
+  const nodes = [...byAddress.values()].sort((a, b) => a.firstSlot - b.firstSlot);
+  const slotOwner = new Uint16Array(SLOT_COUNT).fill(0xffff);
+  nodes.forEach((node, index) => {
+    for (const [start, end] of node.ranges) slotOwner.fill(index, start, end + 1);
+  });
+  if (slotOwner.includes(0xffff)) {
+    throw new VerifierTopologyError(`the ${role}'s cluster does not cover all ${SLOT_COUNT} slots`);
+  }
+  const shards: Shard[] = [];
+  for (const node of nodes) {
+    const seedOptions = seed.options;
+    const isSeed = seedOptions.host === node.host && seedOptions.port === node.port;
+    shards.push({ firstSlot: node.firstSlot, client: isSeed ? seed : await connect(node) });
+  }
+  return { shards, slotOwner };
+}

@@ -1,0 +1,431 @@
+/**
+ * The data verifier: proves that a target replication group holds the same data as its source.
+ *
+ * Algorithm (facts from aws-notes, "Data verification"):
+ * 1. Forward pass. SCAN every database 0–15 of the source (cluster mode disabled) or every
+ *    primary shard (enabled; database 0 only). DBSIZE proves nothing, so every key is compared.
+ * 2. Fast path, per SCAN batch: one EVALSHA per side returns, per key, SHA-1 of the DUMP payload
+ *    and the absolute expiry (PEXPIRETIME; RDB restores keep absolute expiry times). Equal tokens
+ *    prove equal type, value and expiry. DEBUG DIGEST is blocked on ElastiCache; EVAL is not.
+ *    Without Lua the same tokens come from pipelined DUMP + PEXPIRETIME.
+ * 3. Different tokens prove nothing: hashtable-encoded hashes and sets DUMP differently for equal
+ *    contents (~10% of keys), and encodings can change in a restore. Those keys get a canonical
+ *    content digest computed server-side (sorted fields/members, one EVALSHA per batch), and keys
+ *    it cannot settle (too big, streams, one side missing, really different) are read by
+ *    contents in the Lambda, big keys in chunks, reduced to encoding-free fingerprints.
+ * 4. Keys still different are observed again in later rounds. A key whose state moved between
+ *    observations (or that vanished from the side that listed it) changed during the check and is
+ *    reported apart from real differences; one equal on a later look is resolved.
+ * 5. Reverse pass. SCAN the target and look each key up on the source (EXISTS): keys only on the
+ *    target are invisible to a source-driven scan.
+ * 6. Resumable: when the time budget runs out the call finishes its re-check rounds and returns a
+ *    small cursor (pass, unit, SCAN cursor, report so far); no key names travel in it.
+ */
+import { z } from 'zod';
+import {
+  type ComparisonOptions,
+  compareObservations,
+  finalKind,
+  MISSING_TOKEN,
+  observeSuspect,
+  type Suspect,
+} from './compare.js';
+import { createIoredisClient, Endpoint, type RedisClientFactory } from './connection.js';
+import { observeKeys } from './contents.js';
+import { VerifierCursorError, VerifierInputError } from './errors.js';
+import { emptyReport, failingKinds, recordDifference, verdictOf } from './report.js';
+import {
+  DIFFERENCE_KINDS,
+  type VerifierCursor,
+  type VerifierInput,
+  type VerifierPolicy,
+  type VerifierReport,
+  type VerifierResult,
+  type VerifierTuning,
+} from './types.js';
+
+export interface VerifierDependencies {
+  /** Creates the Redis clients. @default {@link createIoredisClient} */
+  readonly clientFactory?: RedisClientFactory;
+  /** Clock for the time budget. @default Date.now */
+  readonly now?: () => number;
+}
+
+type Tuning = Required<VerifierTuning>;
+
+const DEFAULT_TUNING: Tuning = {
+  batchSize: 1000,
+  concurrency: 4,
+  recheckRounds: 2,
+  recheckIntervalMs: 500,
+  chunkSize: 1000,
+  scriptDigestMaxElements: 5000,
+  sampleSize: 1000,
+  expiryToleranceMs: 0,
+  expiryGraceMs: 2000,
+  fastPath: 'auto',
+  expiryCommand: 'auto',
+  databases: 16,
+};
+
+/** Suspects kept in memory before a re-check round is forced mid-call. */
+const MAX_SUSPECTS = 10_000;
+
+const endpointSchema = z.object({
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  tls: z.boolean(),
+  caPem: z.string().optional(),
+  servername: z.string().optional(),
+  authToken: z.string().min(1).optional(),
+  username: z.string().min(1).optional(),
+  clusterMode: z.boolean(),
+});
+const kindSchema = z.enum(DIFFERENCE_KINDS);
+const inputSchema = z.object({
+  source: endpointSchema,
+  target: endpointSchema,
+  mode: z.enum(['full', 'sample']).optional(),
+  policy: z
+    .object({
+      writesFrozen: z.boolean(),
+      allowedKinds: z.array(kindSchema).optional(),
+      maxFailingKeys: z.number().int().min(0).optional(),
+    })
+    .optional(),
+  cursor: z.unknown().optional(),
+  timeBudgetMs: z.number().positive(),
+  revealKeyNames: z.boolean().optional(),
+  tuning: z
+    .object({
+      batchSize: z.number().int().min(1).max(100_000).optional(),
+      concurrency: z.number().int().min(1).max(64).optional(),
+      recheckRounds: z.number().int().min(0).max(20).optional(),
+      recheckIntervalMs: z.number().int().min(0).optional(),
+      chunkSize: z.number().int().min(1).optional(),
+      scriptDigestMaxElements: z.number().int().min(0).optional(),
+      sampleSize: z.number().int().min(1).optional(),
+      expiryToleranceMs: z.number().min(0).optional(),
+      expiryGraceMs: z.number().min(0).optional(),
+      fastPath: z.enum(['auto', 'lua', 'dump']).optional(),
+      expiryCommand: z.enum(['auto', 'pexpiretime', 'pttl']).optional(),
+      databases: z.number().int().min(1).max(16_384).optional(),
+    })
+    .optional(),
+});
+const countsSchema = z.object(Object.fromEntries(DIFFERENCE_KINDS.map((k) => [k, z.number().int().min(0)])));
+const examplesSchema = z.object(Object.fromEntries(DIFFERENCE_KINDS.map((k) => [k, z.array(z.string())])));
+const cursorSchema = z.object({
+  version: z.literal(1),
+  mode: z.enum(['full', 'sample']),
+  pass: z.enum(['forward', 'reverse']),
+  unit: z.number().int().min(0),
+  shardFirstSlot: z.number().int().min(0).max(16383).optional(),
+  scanCursor: z.string().regex(/^\d+$/),
+  report: z.object({
+    mode: z.enum(['full', 'sample']),
+    keysChecked: z.number().int().min(0),
+    targetKeysScanned: z.number().int().min(0),
+    counts: countsSchema,
+    examples: examplesSchema,
+    keyNamesRevealed: z.boolean(),
+    info: z.object({
+      comparedByContents: z.number().int().min(0),
+      comparedInChunks: z.number().int().min(0),
+      resolvedOnRecheck: z.number().int().min(0),
+      expiredDuringCheck: z.number().int().min(0),
+      uncomparable: z.number().int().min(0),
+    }),
+    calls: z.number().int().min(0),
+    elapsedMs: z.number().min(0),
+  }),
+});
+
+function describeIssues(error: z.ZodError): string {
+  // Paths and messages only: input values (the AUTH token among them) never reach the message.
+  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+}
+
+/**
+ * Runs (or continues) a check within `timeBudgetMs`. Call again with the returned cursor until
+ * `done`; then `verdict` says whether the data is equal under the policy.
+ */
+export async function verify(
+  input: VerifierInput,
+  dependencies: VerifierDependencies = {},
+): Promise<VerifierResult> {
+  const now = dependencies.now ?? Date.now;
+  const startedAt = now();
+  const parsed = inputSchema.safeParse(input);
+  if (!parsed.success)
+    throw new VerifierInputError(`invalid verifier input: ${describeIssues(parsed.error)}`);
+  const mode = input.mode ?? 'full';
+  const policy: VerifierPolicy = input.policy ?? { writesFrozen: true };
+  const tuning: Tuning = { ...DEFAULT_TUNING, ...input.tuning };
+  if (input.source.clusterMode !== input.target.clusterMode) {
+    throw new VerifierInputError('source and target must both have cluster mode enabled, or both disabled');
+  }
+  let cursor: VerifierCursor | undefined;
+  if (input.cursor !== undefined) {
+    const parsedCursor = cursorSchema.safeParse(input.cursor);
+    if (!parsedCursor.success) {
+      throw new VerifierCursorError(`invalid verifier cursor: ${describeIssues(parsedCursor.error)}`);
+    }
+    cursor = structuredClone(input.cursor);
+    if (cursor.mode !== mode)
+      throw new VerifierCursorError(`the cursor belongs to a ${cursor.mode} check, not ${mode}`);
+  }
+
+  const factory = dependencies.clientFactory ?? createIoredisClient;
+  const endpointOptions = { expiryCommand: tuning.expiryCommand, fastPath: tuning.fastPath };
+  const opened = await Promise.allSettled([
+    Endpoint.open('source', input.source, factory, endpointOptions),
+    Endpoint.open('target', input.target, factory, endpointOptions),
+  ]);
+  const [sourceResult, targetResult] = opened;
+  if (sourceResult?.status !== 'fulfilled' || targetResult?.status !== 'fulfilled') {
+    for (const result of opened) if (result.status === 'fulfilled') result.value.close();
+    throw sourceResult?.status === 'rejected'
+      ? sourceResult.reason
+      : (targetResult as PromiseRejectedResult).reason;
+  }
+  const source = sourceResult.value;
+  const target = targetResult.value;
+  try {
+    const report = cursor?.report ?? emptyReport(mode, input.revealKeyNames ?? false);
+    const check = new Check(source, target, tuning, report, mode);
+    const reserveMs = tuning.recheckRounds * tuning.recheckIntervalMs + 1000;
+    const deadline = startedAt + Math.max(0, input.timeBudgetMs - reserveMs);
+    const position = await check.run(cursor, () => now() >= deadline);
+    await check.recheck();
+    report.calls++;
+    report.elapsedMs += now() - startedAt;
+    if (position) {
+      return { done: false, cursor: { version: 1, mode, ...position, report }, report };
+    }
+    const failing = failingKinds(report, policy);
+    return { done: true, report, verdict: verdictOf(report, policy), failingKinds: failing };
+  } finally {
+    source.close();
+    target.close();
+  }
+}
+
+type Position = Pick<VerifierCursor, 'pass' | 'unit' | 'scanCursor' | 'shardFirstSlot'>;
+
+/** One call's worth of work on a check. */
+class Check {
+  private readonly suspects = new Map<string, Suspect>();
+  private readonly comparison: ComparisonOptions;
+
+  constructor(
+    private readonly source: Endpoint,
+    private readonly target: Endpoint,
+    private readonly tuning: Tuning,
+    private readonly report: VerifierReport,
+    private readonly mode: 'full' | 'sample',
+  ) {
+    this.comparison = { expiryToleranceMs: tuning.expiryToleranceMs, expiryGraceMs: tuning.expiryGraceMs };
+  }
+
+  /** Scans from `from` until done (returns undefined) or out of time (returns where it stopped). */
+  async run(from: VerifierCursor | undefined, outOfTime: () => boolean): Promise<Position | undefined> {
+    let pass: 'forward' | 'reverse' = from?.pass ?? 'forward';
+    let scanCursor = from?.scanCursor ?? '0';
+    let unit = from?.unit ?? 0;
+    if (from?.shardFirstSlot !== undefined) {
+      unit = (pass === 'forward' ? this.source : this.target).unitOfFirstSlot(from.shardFirstSlot);
+    }
+    let progressed = false;
+    for (;;) {
+      const scanned = pass === 'forward' ? this.source : this.target;
+      if (unit >= scanned.unitCount(this.tuning.databases)) {
+        if (pass === 'reverse') return undefined;
+        pass = 'reverse';
+        unit = 0;
+        scanCursor = '0';
+        continue;
+      }
+      const db = scanned.dbOfUnit(unit);
+      await Promise.all([this.source.selectDb(db), this.target.selectDb(db)]);
+      const inflight: Promise<void>[] = [];
+      const drain = async (): Promise<void> => {
+        await Promise.all(inflight.splice(0));
+      };
+      try {
+        do {
+          if (progressed && outOfTime()) {
+            await drain();
+            const shardFirstSlot = scanned.shardFirstSlot(unit);
+            return { pass, unit, scanCursor, ...(shardFirstSlot !== undefined ? { shardFirstSlot } : {}) };
+          }
+          let keys: Buffer[];
+          if (this.mode === 'sample') {
+            keys = await scanned.randomKeys(unit, this.tuning.sampleSize);
+            scanCursor = '0';
+          } else {
+            const step = await scanned.scan(unit, scanCursor, this.tuning.batchSize);
+            keys = step.keys;
+            scanCursor = step.cursor;
+          }
+          progressed = true;
+          for (let i = 0; i < keys.length; i += this.tuning.batchSize) {
+            const batch = dedupe(keys.slice(i, i + this.tuning.batchSize));
+            const work = pass === 'forward' ? this.forwardBatch(batch, db) : this.reverseBatch(batch, db);
+            work.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
+            inflight.push(work);
+            if (inflight.length >= this.tuning.concurrency) await inflight.shift();
+          }
+          if (this.suspects.size >= MAX_SUSPECTS) {
+            await drain();
+            await this.recheck();
+            await Promise.all([this.source.selectDb(db), this.target.selectDb(db)]);
+          }
+        } while (scanCursor !== '0');
+        await drain();
+      } finally {
+        await Promise.allSettled(inflight);
+      }
+      unit++;
+      scanCursor = '0';
+    }
+  }
+
+  /** Forward pass: fast digests on both sides, then contents for what they cannot settle. */
+  private async forwardBatch(keys: Buffer[], db: number): Promise<void> {
+    const [sourceTokens, targetTokens] = await Promise.all([
+      this.source.fastDigest(keys),
+      this.target.fastDigest(keys),
+    ]);
+    this.report.keysChecked += keys.length;
+    const unsettled: number[] = [];
+    for (let i = 0; i < keys.length; i++) if (sourceTokens[i] !== targetTokens[i]) unsettled.push(i);
+    if (unsettled.length === 0) return;
+    let rest = unsettled;
+    if (this.source.lua && this.target.lua && this.tuning.scriptDigestMaxElements > 0) {
+      const both = unsettled.filter(
+        (i) => sourceTokens[i] !== MISSING_TOKEN && targetTokens[i] !== MISSING_TOKEN,
+      );
+      rest = unsettled.filter((i) => sourceTokens[i] === MISSING_TOKEN || targetTokens[i] === MISSING_TOKEN);
+      if (both.length > 0) {
+        const batch = both.map((i) => keys[i] as Buffer);
+        const [sourceDigests, targetDigests] = await Promise.all([
+          this.source.contentDigest(batch, this.tuning.scriptDigestMaxElements),
+          this.target.contentDigest(batch, this.tuning.scriptDigestMaxElements),
+        ]);
+        both.forEach((keyIndex, j) => {
+          const digest = sourceDigests[j] as string;
+          if (digest === targetDigests[j] && !digest.endsWith('\t') && digest !== 'none') {
+            this.report.info.comparedByContents++;
+          } else {
+            rest.push(keyIndex);
+          }
+        });
+      }
+    }
+    if (rest.length > 0) {
+      await this.compareByContents(
+        rest.map((i) => keys[i] as Buffer),
+        db,
+        'source',
+      );
+    }
+  }
+
+  /** Reverse pass: target keys the source does not have. */
+  private async reverseBatch(keys: Buffer[], db: number): Promise<void> {
+    const onSource = await this.source.exists(keys);
+    this.report.targetKeysScanned += keys.length;
+    const absent = keys.filter((_, i) => !onSource[i]);
+    if (absent.length > 0) await this.compareByContents(absent, db, 'target');
+  }
+
+  /** Reads keys by contents on both sides; keys still different become suspects. */
+  private async compareByContents(keys: Buffer[], db: number, listedBy: 'source' | 'target'): Promise<void> {
+    const [sourceObs, targetObs] = await Promise.all([
+      observeKeys(this.source, keys, this.tuning.chunkSize),
+      observeKeys(this.target, keys, this.tuning.chunkSize),
+    ]);
+    keys.forEach((key, i) => {
+      const s = sourceObs[i];
+      const t = targetObs[i];
+      if (!s || !t) return;
+      this.report.info.comparedByContents++;
+      if (s.chunked || t.chunked) this.report.info.comparedInChunks++;
+      const comparison = compareObservations(s, t, this.comparison);
+      if (comparison === 'equal') return;
+      if (comparison === 'expiring') {
+        this.report.info.expiredDuringCheck++;
+        return;
+      }
+      const id = `${db}:${key.toString('latin1')}`;
+      if (this.suspects.has(id)) return;
+      const listedSide = listedBy === 'source' ? s : t;
+      this.suspects.set(id, {
+        key,
+        db,
+        source: s,
+        target: t,
+        changed: listedSide.type === 'none',
+        comparison,
+      });
+    });
+  }
+
+  /** Observes every suspect again, `recheckRounds` times, then reports what still differs. */
+  async recheck(): Promise<void> {
+    for (let round = 0; round < this.tuning.recheckRounds && this.suspects.size > 0; round++) {
+      await sleep(this.tuning.recheckIntervalMs);
+      const byDb = new Map<number, [string, Suspect][]>();
+      for (const entry of this.suspects) {
+        const list = byDb.get(entry[1].db);
+        if (list) list.push(entry);
+        else byDb.set(entry[1].db, [entry]);
+      }
+      for (const [db, entries] of byDb) {
+        await Promise.all([this.source.selectDb(db), this.target.selectDb(db)]);
+        for (let i = 0; i < entries.length; i += this.tuning.batchSize) {
+          const chunk = entries.slice(i, i + this.tuning.batchSize);
+          const keys = chunk.map(([, suspect]) => suspect.key);
+          const [sourceObs, targetObs] = await Promise.all([
+            observeKeys(this.source, keys, this.tuning.chunkSize),
+            observeKeys(this.target, keys, this.tuning.chunkSize),
+          ]);
+          chunk.forEach(([id, suspect], j) => {
+            const update = observeSuspect(
+              suspect,
+              sourceObs[j] as (typeof sourceObs)[number],
+              targetObs[j] as (typeof targetObs)[number],
+              this.comparison,
+            );
+            if (update.settled === undefined) return;
+            this.suspects.delete(id);
+            if (update.settled === 'expiring') this.report.info.expiredDuringCheck++;
+            else this.report.info.resolvedOnRecheck++;
+          });
+        }
+      }
+    }
+    for (const suspect of this.suspects.values()) {
+      const kind = finalKind(suspect);
+      if (kind === 'value' && !suspect.source.comparable) this.report.info.uncomparable++;
+      recordDifference(this.report, kind, suspect.db, suspect.key);
+    }
+    this.suspects.clear();
+  }
+}
+
+function dedupe(keys: Buffer[]): Buffer[] {
+  if (keys.length < 2) return keys;
+  const seen = new Set<string>();
+  return keys.filter((key) => {
+    const id = key.toString('latin1');
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
+}

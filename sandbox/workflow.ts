@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Sandbox } from './index.js';
+import { type LambdaHandler, type LocalRunOptions, runLocal } from './stepfunctions.js';
+
+/**
+ * The workflow as deployed, but local: the real ASL file, the real handlers, the sandbox as AWS.
+ * Substitution names match infra/ (one Lambda function per step).
+ */
+export const FUNCTIONS = {
+  PreflightFunctionArn: 'preflight',
+  SnapshotFunctionArn: 'snapshot',
+  RestoreFunctionArn: 'restore',
+  VerifyTargetFunctionArn: 'verify-target',
+  VerifyDataFunctionArn: 'verify-data',
+  CutoverFunctionArn: 'cutover',
+  DecommissionFunctionArn: 'decommission',
+  RollbackFunctionArn: 'rollback',
+  RequestApprovalFunctionArn: 'request-approval',
+} as const;
+
+export const MIGRATION_DEFINITION_FILE = fileURLToPath(
+  new URL('../statemachine/migrate-replication-group.asl.json', import.meta.url),
+);
+
+export const LOCAL_KMS_ALIAS = 'alias/elasticache-at-rest';
+export const LOCAL_APPROVAL_TOPIC = 'migration-approvals';
+
+export function localFunctionArn(name: string): string {
+  return `arn:aws:lambda:us-east-1:123456789012:function:at-rest-migrator-${name}`;
+}
+
+export const LOCAL_SUBSTITUTIONS: Record<string, string> = Object.fromEntries(
+  Object.entries(FUNCTIONS).map(([key, name]) => [key, localFunctionArn(name)]),
+);
+
+/**
+ * Points the handlers at the sandbox, as a deployment's environment would. Must run before the
+ * handlers are first imported: they create their SDK clients and read configuration at load.
+ */
+export function configureLocalEnvironment(sandbox: Sandbox, extra: Record<string, string> = {}): void {
+  Object.assign(process.env, sandbox.env, {
+    DEFAULT_KMS_KEY_ID: LOCAL_KMS_ALIAS,
+    APPROVAL_TOPIC_ARN: `arn:aws:sns:${sandbox.region}:${sandbox.accountId}:${LOCAL_APPROVAL_TOPIC}`,
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
+    POWERTOOLS_SERVICE_NAME: 'elasticache-at-rest-migrator',
+    ...extra,
+  });
+}
+
+/** Imports every handler that exists, keyed by its local function ARN. */
+export async function loadHandlers(): Promise<Record<string, LambdaHandler>> {
+  const handlers: Record<string, LambdaHandler> = {};
+  for (const name of Object.values(FUNCTIONS)) {
+    const path = fileURLToPath(new URL(`../lambdas/handlers/${name}.ts`, import.meta.url));
+    try {
+      readFileSync(path);
+    } catch {
+      continue;
+    }
+    const module = (await import(path)) as { handler: LambdaHandler };
+    handlers[localFunctionArn(name)] = module.handler;
+  }
+  return handlers;
+}
+
+export type MigrationRunOptions = Omit<LocalRunOptions, 'definition' | 'substitutions' | 'functions'> & {
+  functions: Record<string, LambdaHandler>;
+  definition?: string;
+};
+
+/** Runs one migration execution of the real state machine on the local engine. */
+export function runMigration(options: MigrationRunOptions) {
+  return runLocal({
+    definition: options.definition ?? readFileSync(MIGRATION_DEFINITION_FILE, 'utf8'),
+    substitutions: LOCAL_SUBSTITUTIONS,
+    ...options,
+  });
+}

@@ -1,0 +1,165 @@
+import {
+  DescribeReplicationGroupsCommand,
+  DescribeSnapshotsCommand,
+  ElastiCacheClient,
+} from '@aws-sdk/client-elasticache';
+import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { type FixtureInput, type Sandbox, startSandbox } from '../../sandbox/index.js';
+import type { LambdaHandler } from '../../sandbox/stepfunctions.js';
+import {
+  configureLocalEnvironment,
+  LOCAL_APPROVAL_TOPIC,
+  LOCAL_KMS_ALIAS,
+  loadHandlers,
+  type MigrationRunOptions,
+  runMigration,
+} from '../../sandbox/workflow.js';
+
+export const ZONE_ID = 'Z0PRIVATE00001';
+export const AUTH_TOKEN = 'Correct-Horse-Battery-Staple-42';
+
+/** A small fleet: a cluster-mode-disabled group (primary + 2 replicas) and a 3-shard cluster. */
+export function fleet(
+  extra: Partial<Record<'orders' | 'sessions', Record<string, unknown>>> = {},
+): FixtureInput {
+  return {
+    timeScale: 0.0002,
+    kms: {
+      keys: [
+        { aliases: [LOCAL_KMS_ALIAS], description: 'migration key' },
+        { aliases: ['alias/disabled-key'], state: 'Disabled' },
+        { aliases: ['alias/rsa-key'], spec: 'RSA_2048' },
+      ],
+    },
+    sns: { topics: [LOCAL_APPROVAL_TOPIC] },
+    secretsManager: { secrets: [{ name: 'orders-auth', value: JSON.stringify({ auth_token: AUTH_TOKEN }) }] },
+    elasticache: {
+      replicationGroups: [
+        {
+          id: 'orders',
+          description: 'orders cache',
+          engineVersion: '7.1',
+          replicasPerShard: 2,
+          multiAz: true,
+          securityGroupIds: ['sg-0a1b2c3d4e5f60718'],
+          userGroupIds: ['orders-users'],
+          logDelivery: [
+            {
+              logType: 'slow-log',
+              destinationType: 'cloudwatch-logs',
+              destination: '/elasticache/orders/slow',
+            },
+          ],
+          snapshotRetentionLimit: 1,
+          tags: { team: 'payments', env: 'prod' },
+          availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
+          dataSizeMb: 512,
+          ...extra.orders,
+        },
+        {
+          id: 'sessions',
+          clusterMode: 'enabled',
+          shards: 3,
+          replicasPerShard: 1,
+          engine: 'valkey',
+          engineVersion: '7.2',
+          securityGroupIds: ['sg-0fedcba987654321'],
+          ...extra.sessions,
+        },
+      ],
+    },
+    route53: {
+      hostedZones: [
+        {
+          id: ZONE_ID,
+          name: 'example.internal.',
+          private: true,
+          records: [
+            {
+              name: 'orders.example.internal.',
+              ttl: 300,
+              values: [{ group: 'orders', endpoint: 'primary' }],
+            },
+            {
+              name: 'orders-ro.example.internal.',
+              ttl: 300,
+              values: [{ group: 'orders', endpoint: 'reader' }],
+            },
+            {
+              name: 'sessions.example.internal.',
+              ttl: 60,
+              values: [{ group: 'sessions', endpoint: 'configuration' }],
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+export interface WorkflowBed {
+  sandbox: Sandbox;
+  handlers: Record<string, LambdaHandler>;
+  elasticache: ElastiCacheClient;
+  route53: Route53Client;
+  run(input: unknown, options?: Partial<MigrationRunOptions>): ReturnType<typeof runMigration>;
+  /** The current value of a CNAME in the test zone. */
+  cname(name: string): Promise<string | undefined>;
+  groupIds(): Promise<string[]>;
+  snapshotNames(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+let runs = 0;
+
+/** One sandbox per test file (handlers bind their clients at import); `reset` between tests. */
+export async function startWorkflowBed(fixture: FixtureInput = fleet()): Promise<WorkflowBed> {
+  const sandbox = await startSandbox({ fixture });
+  configureLocalEnvironment(sandbox);
+  const handlers = await loadHandlers();
+  const config = {
+    endpoint: sandbox.endpoint,
+    region: sandbox.region,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  };
+  const elasticache = new ElastiCacheClient(config);
+  const route53 = new Route53Client(config);
+  return {
+    sandbox,
+    handlers,
+    elasticache,
+    route53,
+    run: (input, options = {}) =>
+      runMigration({
+        functions: handlers,
+        input,
+        executionName: `test-${process.pid}-${++runs}`,
+        waitMs: 5,
+        retryMs: 5,
+        ...options,
+      }),
+    async cname(name) {
+      const out = await route53.send(
+        new ListResourceRecordSetsCommand({
+          HostedZoneId: ZONE_ID,
+          StartRecordName: name,
+          StartRecordType: 'CNAME',
+          MaxItems: 1,
+        }),
+      );
+      const record = out.ResourceRecordSets?.[0];
+      return record?.Name === name && record.Type === 'CNAME'
+        ? record.ResourceRecords?.[0]?.Value
+        : undefined;
+    },
+    async groupIds() {
+      const out = await elasticache.send(new DescribeReplicationGroupsCommand({}));
+      return (out.ReplicationGroups ?? []).map((g) => g.ReplicationGroupId!).sort();
+    },
+    async snapshotNames() {
+      const out = await elasticache.send(new DescribeSnapshotsCommand({}));
+      return (out.Snapshots ?? []).map((s) => s.SnapshotName!).sort();
+    },
+    stop: () => sandbox.stop(),
+  };
+}
