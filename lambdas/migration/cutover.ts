@@ -11,6 +11,7 @@ import {
   checkDeadline,
   clearDeadline,
   completeStep,
+  dnsProgress,
   requirePlan,
   setDeadline,
   startStep,
@@ -42,7 +43,7 @@ function upsert(record: PlannedRecord, value: string, ttl: number): Change {
 export async function submitUpserts(
   route53: Route53Client,
   records: PlannedRecord[],
-  valueOf: (r: PlannedRecord) => { value: string; ttl: number },
+  recordValue: (r: PlannedRecord) => { value: string; ttl: number },
   comment: string,
 ): Promise<string[]> {
   const ids: string[] = [];
@@ -54,7 +55,7 @@ export async function submitUpserts(
           ChangeBatch: {
             Comment: comment.slice(0, 256),
             Changes: zoneRecords.map((r) => {
-              const { value, ttl } = valueOf(r);
+              const { value, ttl } = recordValue(r);
               return upsert(r, value, ttl);
             }),
           },
@@ -94,7 +95,7 @@ export async function prepareCutover(
 ): Promise<MigrationState> {
   const plan = requirePlan(state);
   startStep(state, 'cutover', now);
-  const dns = (state.progress.dns ??= {});
+  const dns = dnsProgress(state);
   for (const record of plan.dns) {
     const current = await findRecord(route53, record.hostedZoneId, record.recordName, 'CNAME');
     const value = current?.ResourceRecords?.[0]?.Value;
@@ -131,8 +132,8 @@ export async function checkChange(
   { route53 }: Pick<Clients, 'route53'>,
   now = Date.now(),
 ) {
-  const plan = requirePlan(state);
-  const dns = (state.progress.dns ??= {});
+  requirePlan(state);
+  const dns = dnsProgress(state);
   if (!dns.pendingChangeId) {
     dns.changeInSync = true;
     return state;
@@ -156,7 +157,7 @@ export async function flip(
 ): Promise<MigrationState> {
   const plan = requirePlan(state);
   const target = await findGroup(elasticache, plan.target.id);
-  if (!target || target.Status !== 'available' || !state.progress.targetVerified) {
+  if (target?.Status !== 'available' || !state.progress.targetVerified) {
     throw new DnsCutoverMismatchError(
       `The new group '${plan.target.id}' is not verified and available; DNS is not moved.`,
     );
@@ -172,7 +173,7 @@ export async function flip(
     },
     `at-rest migration ${plan.migrationId}: cutover to ${plan.target.id}`,
   );
-  const dns = (state.progress.dns ??= {});
+  const dns = dnsProgress(state);
   dns.flipped = true;
   dns.pendingChangeId = ids.join(',');
   dns.pendingChangeKind = 'flip';
@@ -202,7 +203,7 @@ export async function confirmCutover(
       `After the flip, DNS does not point at the new group:\n- ${wrong.join('\n- ')}`,
     );
   }
-  (state.progress.dns ??= {}).confirmed = true;
+  dnsProgress(state).confirmed = true;
   completeStep(state, 'cutover', now);
   return state;
 }

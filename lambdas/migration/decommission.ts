@@ -43,8 +43,7 @@ export async function startDecommission(
     );
   const target = await findGroup(elasticache, plan.target.id);
   if (!state.progress.targetVerified) throw refuse('the new group was not verified');
-  if (!target || target.Status !== 'available')
-    throw refuse(`the new group is ${target?.Status ?? 'missing'}`);
+  if (target?.Status !== 'available') throw refuse(`the new group is ${target?.Status ?? 'missing'}`);
   for (const record of plan.dns) {
     const current = await findRecord(route53, record.hostedZoneId, record.recordName, 'CNAME');
     const value = current?.ResourceRecords?.[0]?.Value;

@@ -1,13 +1,27 @@
 import { WaitDeadlineExceededError } from '../shared/errors.js';
 import type { MigrationPlan, MigrationState } from './state.js';
 
+type DnsProgress = NonNullable<MigrationState['progress']['dns']>;
+type RollbackProgress = NonNullable<MigrationState['progress']['rollback']>;
+
+export function dnsProgress(state: MigrationState): DnsProgress {
+  state.progress.dns ??= {};
+  return state.progress.dns;
+}
+
+export function rollbackProgress(state: MigrationState): RollbackProgress {
+  state.progress.rollback ??= {};
+  return state.progress.rollback;
+}
+
 /** Records when a step started (first call only, so a re-run keeps the original time). */
 export function startStep(state: MigrationState, step: string, now: number): void {
   state.steps[step] ??= { startedAt: new Date(now).toISOString() };
 }
 
 export function completeStep(state: MigrationState, step: string, now: number): void {
-  const timing = (state.steps[step] ??= { startedAt: new Date(now).toISOString() });
+  startStep(state, step, now);
+  const timing = state.steps[step]!;
   if (timing.completedAt) return;
   timing.completedAt = new Date(now).toISOString();
   timing.seconds = Math.max(0, (now - Date.parse(timing.startedAt)) / 1000);

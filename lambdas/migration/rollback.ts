@@ -5,7 +5,7 @@ import { findGroup, findRecord, findSnapshot, sameHost, tagsOf } from './aws.js'
 import { changesInSync, submitUpserts } from './cutover.js';
 import { releaseSource } from './decommission.js';
 import { TAG_MIGRATION_ID } from './naming.js';
-import { completeStep, startStep } from './progress.js';
+import { completeStep, dnsProgress, rollbackProgress, startStep } from './progress.js';
 import type { MigrationState } from './state.js';
 
 type Deps = Pick<Clients, 'elasticache' | 'route53'>;
@@ -28,7 +28,7 @@ export async function rollbackStep(
   now = Date.now(),
 ): Promise<MigrationState> {
   const plan = state.plan;
-  const rb = (state.progress.rollback ??= {});
+  const rb = rollbackProgress(state);
   if (!plan) {
     rb.done = true;
     return state;
@@ -45,7 +45,7 @@ export async function rollbackStep(
     );
   }
 
-  const dns = (state.progress.dns ??= {});
+  const dns = dnsProgress(state);
   const dnsTouched = state.rollbackScope?.dns === true || dns.flipped === true || dns.ttlLowered === true;
   if (dnsTouched && !rb.dnsRestored && plan.dns.length > 0) {
     if (dns.pendingChangeKind !== 'restore' || !dns.pendingChangeId) {
