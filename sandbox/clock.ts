@@ -8,8 +8,22 @@ export class Clock {
     if (!(timeScale >= 0)) throw new Error(`timeScale must be a number >= 0, got ${timeScale}`);
   }
 
+  private pausedAt?: number;
+  private offset = 0;
+
   now(): number {
-    return Date.now();
+    return this.pausedAt ?? Date.now() - this.offset;
+  }
+
+  /** Stops simulated time (life cycles do not advance) until `resume`; for tests. */
+  pause(): void {
+    this.pausedAt ??= this.now();
+  }
+
+  resume(): void {
+    if (this.pausedAt === undefined) return;
+    this.offset = Date.now() - this.pausedAt;
+    this.pausedAt = undefined;
   }
 
   /** The wall-clock instant at which something that takes `realisticMs` in AWS completes. */

@@ -25,6 +25,8 @@ export interface SandboxOptions {
 
 /** The simulated account: every store, seeded from one fixture. */
 export interface SandboxWorld {
+  /** Simulated time; `pause()` freezes every life cycle (tests of repeated calls). */
+  clock: Clock;
   region: string;
   accountId: string;
   faults: FaultInjector;
@@ -68,6 +70,7 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
   ctx.faults.add(...fixture.faults);
 
   const world: SandboxWorld = {
+    clock: ctx.clock,
     region: ctx.region,
     accountId: ctx.accountId,
     faults: ctx.faults,

@@ -78,8 +78,20 @@ export const migrationInput = z.strictObject({
         .describe('wait for approval before the snapshot (teams that freeze writes)'),
       beforeCutover: z.boolean().default(false),
       beforeDeleteSource: z.boolean().default(false),
+      timeoutSeconds: z
+        .number()
+        .int()
+        .min(60)
+        .max(7 * 86400)
+        .default(86400)
+        .describe('how long a gate waits for an answer before the migration rolls back'),
     })
-    .default({ beforeSnapshot: false, beforeCutover: false, beforeDeleteSource: false }),
+    .default({
+      beforeSnapshot: false,
+      beforeCutover: false,
+      beforeDeleteSource: false,
+      timeoutSeconds: 86400,
+    }),
   soakSeconds: z
     .number()
     .int()

@@ -1,0 +1,123 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import aslValidator from 'asl-validator';
+import { describe, expect, it } from 'vitest';
+import * as errors from '../../lambdas/shared/errors.js';
+import {
+  LAMBDA_SERVICE_ERROR_NAMES,
+  MIGRATION_ERROR_NAMES,
+  TRANSIENT_AWS_ERROR_NAMES,
+} from '../../lambdas/shared/errors.js';
+import { FUNCTIONS } from '../../sandbox/workflow.js';
+
+const dir = fileURLToPath(new URL('../../statemachine/', import.meta.url));
+const definitions = readdirSync(dir)
+  .filter((f) => f.endsWith('.asl.json'))
+  .map((file) => ({ file, asl: JSON.parse(readFileSync(`${dir}${file}`, 'utf8')) as Asl }));
+
+interface AslState {
+  Type: string;
+  Resource?: string;
+  Parameters?: { FunctionName?: string; Payload?: { action?: string } };
+  Retry?: { ErrorEquals: string[] }[];
+  Catch?: { ErrorEquals: string[]; Next: string }[];
+  Error?: string;
+  Next?: string;
+  Default?: string;
+  Choices?: { Next: string }[];
+}
+interface Asl {
+  StartAt: string;
+  States: Record<string, AslState>;
+}
+
+const STATES_ERRORS = ['States.ALL', 'States.TaskFailed', 'States.Timeout'];
+
+describe.each(definitions)('$file', ({ asl }) => {
+  it('passes asl-validator', () => {
+    const { isValid, errors: problems } = aslValidator(asl as never);
+    expect(problems).toEqual([]);
+    expect(isValid).toBe(true);
+  });
+
+  it('matches only error names that the errors module, AWS or Step Functions define', () => {
+    const known = new Set<string>([
+      ...MIGRATION_ERROR_NAMES,
+      ...TRANSIENT_AWS_ERROR_NAMES,
+      ...LAMBDA_SERVICE_ERROR_NAMES,
+      ...STATES_ERRORS,
+    ]);
+    const used = Object.values(asl.States).flatMap((s) => [
+      ...(s.Retry ?? []).flatMap((r) => r.ErrorEquals),
+      ...(s.Catch ?? []).flatMap((c) => c.ErrorEquals),
+      ...(s.Error ? [s.Error] : []),
+    ]);
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.filter((name) => !known.has(name))).toEqual([]);
+  });
+
+  it('catches every error of every task, so no failure skips the rollback', () => {
+    const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.length).toBeGreaterThan(0);
+    const uncaught = tasks.filter(
+      ([, s]) => !(s.Catch ?? []).some((c) => c.ErrorEquals.includes('States.ALL')),
+    );
+    expect(uncaught.map(([name]) => name)).toEqual([]);
+  });
+
+  it('binds every task to a function of the deployment', () => {
+    const substitutions = new Set(Object.keys(FUNCTIONS).map((k) => `\${${k}}`));
+    for (const state of Object.values(asl.States).filter((s) => s.Type === 'Task')) {
+      expect(substitutions).toContain(state.Parameters?.FunctionName);
+    }
+  });
+
+  it('reaches every state from StartAt', () => {
+    const seen = new Set<string>();
+    const visit = (name: string) => {
+      if (seen.has(name)) return;
+      seen.add(name);
+      const s = asl.States[name]!;
+      for (const next of [
+        s.Next,
+        s.Default,
+        ...(s.Choices ?? []).map((c) => c.Next),
+        ...(s.Catch ?? []).map((c) => c.Next),
+      ]) {
+        if (next) visit(next);
+      }
+    };
+    visit(asl.StartAt);
+    expect(Object.keys(asl.States).filter((n) => !seen.has(n))).toEqual([]);
+  });
+});
+
+describe('the errors module', () => {
+  it('gives every error class the name it is exported under, which is what Lambda reports', () => {
+    for (const name of MIGRATION_ERROR_NAMES) {
+      const cls = (errors as unknown as Record<string, new (m: string) => Error>)[name];
+      expect(cls, name).toBeTypeOf('function');
+      const instance = new cls!('x');
+      expect(instance.name).toBe(name);
+      expect(instance).toBeInstanceOf(errors.MigrationError);
+    }
+  });
+
+  it('lists every MigrationError subclass it exports', () => {
+    const exported = Object.entries(errors)
+      .filter(([, v]) => typeof v === 'function' && v.prototype instanceof errors.MigrationError)
+      .map(([k]) => k);
+    expect([...exported].sort()).toEqual([...MIGRATION_ERROR_NAMES].sort());
+  });
+
+  it('has a runbook entry for every error name', () => {
+    const runbook = readFileSync(
+      fileURLToPath(new URL('../../runbooks/failures.md', import.meta.url)),
+      'utf8',
+    );
+    const missing = [...MIGRATION_ERROR_NAMES, 'States.Timeout'].filter(
+      (name) => !runbook.includes(`## ${name}`),
+    );
+    expect(missing).toEqual([]);
+  });
+});
