@@ -78,20 +78,8 @@ export const migrationInput = z.strictObject({
         .describe('wait for approval before the snapshot (teams that freeze writes)'),
       beforeCutover: z.boolean().default(false),
       beforeDeleteSource: z.boolean().default(false),
-      timeoutSeconds: z
-        .number()
-        .int()
-        .min(60)
-        .max(7 * 86400)
-        .default(86400)
-        .describe('how long a gate waits for an answer before the migration rolls back'),
     })
-    .default({
-      beforeSnapshot: false,
-      beforeCutover: false,
-      beforeDeleteSource: false,
-      timeoutSeconds: 86400,
-    }),
+    .default({ beforeSnapshot: false, beforeCutover: false, beforeDeleteSource: false }),
   soakSeconds: z
     .number()
     .int()

@@ -34,6 +34,7 @@ export async function rollbackStep(
     return state;
   }
   startStep(state, 'rollback', now);
+  rb.done = false;
   const limitSeconds =
     plan.options.timeouts.dnsChangeSeconds +
     plan.options.timeouts.restoreSeconds +

@@ -72,6 +72,27 @@ describe.each(definitions)('$file', ({ asl }) => {
     }
   });
 
+  it('guards every Choice comparison with IsPresent, so a field not yet set cannot fail the run', () => {
+    // A Choice on a path that does not exist fails the execution with States.Runtime.
+    type Rule = { Variable?: string; IsPresent?: boolean; And?: Rule[]; Or?: Rule[]; Not?: Rule };
+    const unguarded: string[] = [];
+    const check = (rule: Rule, guarded: Set<string>) => {
+      if (rule.And) {
+        const present = new Set(guarded);
+        for (const r of rule.And) if (r.Variable && r.IsPresent === true) present.add(r.Variable);
+        for (const r of rule.And) check(r, present);
+        return;
+      }
+      for (const r of [...(rule.Or ?? []), ...(rule.Not ? [rule.Not] : [])]) check(r, guarded);
+      if (rule.Variable && rule.IsPresent === undefined && !guarded.has(rule.Variable))
+        unguarded.push(rule.Variable);
+    };
+    for (const state of Object.values(asl.States)) {
+      for (const rule of (state.Choices ?? []) as Rule[]) check(rule, new Set());
+    }
+    expect(unguarded).toEqual([]);
+  });
+
   it('reaches every state from StartAt', () => {
     const seen = new Set<string>();
     const visit = (name: string) => {
