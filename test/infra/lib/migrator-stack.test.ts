@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
@@ -884,8 +885,13 @@ describe('alarms and dashboard', () => {
   });
 
   it('links every alarm to its section of runbooks/alarms.md', () => {
-    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
-      expect(alarm.Properties.AlarmDescription).toMatch(/runbooks\/alarms\.md#[a-z-]+/);
+    const runbook = readFileSync(new URL('../../../runbooks/alarms.md', import.meta.url), 'utf8');
+    const sections = new Set([...runbook.matchAll(/^## ([a-z-]+)$/gm)].map((match) => match[1]));
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(6);
+    for (const alarm of alarms) {
+      const anchor = /runbooks\/alarms\.md#([a-z-]+)/.exec(alarm.Properties.AlarmDescription)?.[1];
+      expect(sections.has(anchor), alarm.Properties.AlarmDescription).toBe(true);
     }
   });
 
