@@ -58,12 +58,14 @@ describe('cdk-nag', () => {
     expect(findings(variant)).toEqual([]);
   });
 
-  it('acknowledges each finding by its exact ID, on the resource that has it, with a reason', () => {
+  it('acknowledges each finding and CDK warning by its exact ID, on the resource that has it, with a reason', () => {
     const { stack } = synthesize();
     const acknowledgements = acknowledgementsUnder(stack);
     expect(acknowledgements.length).toBeGreaterThan(0);
     for (const { path, id, reason } of acknowledgements) {
-      expect(id, path).toMatch(/^(AwsSolutions|Serverless)-[A-Za-z0-9]+(\[[^\]]+\])?$/);
+      expect(id, path).toMatch(
+        /^((AwsSolutions|Serverless)-[A-Za-z0-9]+(\[[^\]]+\])?|@aws-cdk\/[\w-]+:\w+)$/,
+      );
       if (id.startsWith('AwsSolutions-IAM5')) expect(id, path).toMatch(/\[(Resource|Action)::.+\]$/);
       expect(reason.length, `${path} ${id}`).toBeGreaterThan(40);
       expect(path, id).not.toBe('Migrator');
