@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccountRootPrincipal, PolicyDocument, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -77,8 +77,12 @@ export class CacheEncryptionKey extends Construct {
 /**
  * The key of the notification topics and their dead-letter queue. Separate from the cache key so
  * that the cache key's policy stays the seed's. CloudWatch alarms, EventBridge and SNS (delivering
- * to the dead-letter queue) need data keys to write to encrypted topics and queues; each service
- * is limited to calls made for this account.
+ * to the dead-letter queue) need data keys to write to encrypted topics and queues. The statement
+ * has the documented form, without `aws:SourceAccount`: CloudWatch alarm actions are known to fail
+ * on caller-account conditions, and a silent alarm is worse than the residual risk. What bounds
+ * the key's use is the resource policies: only this account's alarms, this stack's rule and topics
+ * may write to the topics and the queue.
+ * https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns
  * https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
  */
 export class NotificationKey extends Construct {
@@ -86,7 +90,6 @@ export class NotificationKey extends Construct {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    const account = Stack.of(this).account;
     this.key = new Key(this, 'Key', {
       description: 'Encrypts the migrator notification topics and their dead-letter queue',
       enableKeyRotation: true,
@@ -109,7 +112,6 @@ export class NotificationKey extends Construct {
             ],
             actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
             resources: ['*'],
-            conditions: { StringEquals: { 'aws:SourceAccount': account } },
           }),
         ],
       }),

@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import type { IConnectable, ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
+import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
   ApplicationLogLevel,
@@ -162,11 +162,6 @@ export class MigratorFunction extends Construct {
         forceDockerBundling: false,
       },
     });
-  }
-
-  /** The function's network connections (for security group rules), when it runs in a VPC. */
-  get connections(): IConnectable['connections'] {
-    return this.function.connections;
   }
 
   /**

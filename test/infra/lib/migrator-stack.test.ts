@@ -779,7 +779,6 @@ describe('notifications', () => {
             Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com', 'sns.amazonaws.com'] },
             Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
             Resource: '*',
-            Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } },
           },
         ]),
       },
