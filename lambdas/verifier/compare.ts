@@ -45,14 +45,41 @@ export function compareObservations(
 }
 
 /** Whether two observations of the same key on the same side show the same state. */
-export function sameState(a: Observation, b: Observation): boolean {
-  return (
-    a.type === b.type && a.expireAt === b.expireAt && a.fingerprint === b.fingerprint && a.length === b.length
-  );
+export function sameState(a: Observation, b: Observation, expiryToleranceMs = 0): boolean {
+  const sameExpiry =
+    a.expireAt === b.expireAt ||
+    (a.expireAt >= 0 && b.expireAt >= 0 && Math.abs(a.expireAt - b.expireAt) <= expiryToleranceMs);
+  return a.type === b.type && sameExpiry && a.fingerprint === b.fingerprint && a.length === b.length;
 }
 
 /** The fast path's token for a missing key. */
 export const MISSING_TOKEN = '-';
+
+/** Fast-path tokens that prove equality when equal on both sides (DUMP or canonical digests). */
+export function isProof(token: string): boolean {
+  const first = token.charAt(0);
+  return first === 'D' || first === 'C' || token === MISSING_TOKEN;
+}
+
+/** Whether two hashes (flat field/value lists) or two sets (member lists) hold the same elements. */
+export function sameUnordered(kind: 'h' | 's', a: readonly Buffer[], b: readonly Buffer[]): boolean {
+  if (a.length !== b.length) return false;
+  if (kind === 's') {
+    const members = new Set<string>();
+    for (const member of a) members.add(member.toString('latin1'));
+    if (members.size !== a.length) return false;
+    return b.every((member) => members.has(member.toString('latin1')));
+  }
+  const fields = new Map<string, string>();
+  for (let i = 0; i + 1 < a.length; i += 2)
+    fields.set((a[i] as Buffer).toString('latin1'), (a[i + 1] as Buffer).toString('latin1'));
+  if (fields.size * 2 !== a.length) return false;
+  for (let i = 0; i + 1 < b.length; i += 2) {
+    if (fields.get((b[i] as Buffer).toString('latin1')) !== (b[i + 1] as Buffer).toString('latin1'))
+      return false;
+  }
+  return true;
+}
 
 /** A key that still differs after its content comparison, awaiting further observations. */
 export interface Suspect {
@@ -76,7 +103,10 @@ export function observeSuspect(
   target: Observation,
   options: ComparisonOptions,
 ): SuspectUpdate {
-  if (!sameState(suspect.source, source) || !sameState(suspect.target, target)) suspect.changed = true;
+  const tolerance = options.expiryToleranceMs;
+  if (!sameState(suspect.source, source, tolerance) || !sameState(suspect.target, target, tolerance)) {
+    suspect.changed = true;
+  }
   suspect.source = source;
   suspect.target = target;
   suspect.comparison = compareObservations(source, target, options);

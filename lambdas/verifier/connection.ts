@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { MISSING_TOKEN } from './compare.js';
 import {
   sanitizeCause,
   VerifierCommandError,
@@ -47,6 +48,10 @@ export const createIoredisClient: RedisClientFactory = (node, spec) =>
   });
 
 export type Role = 'source' | 'target';
+
+/** RDB type bytes that open the DUMP payload of hashtable-encoded hashes and sets. */
+const RDB_TYPE_SET = 2;
+const RDB_TYPE_HASH = 4;
 export type ExpiryCommand = 'pexpiretime' | 'pttl';
 
 interface Shard {
@@ -311,11 +316,11 @@ export class Endpoint {
   }
 
   /**
-   * Fast path: per key a token that is equal on both sides when the DUMP payload and the
-   * absolute expiry are equal; `-` when the key is missing.
+   * Fast path: per key a token (see FAST_DIGEST_SCRIPT): `-` missing, `D…`/`C…` proofs that are
+   * equal on both sides exactly when the keys are equal, `N…` for keys to compare by contents.
    */
-  async fastDigest(keys: readonly Buffer[]): Promise<string[]> {
-    if (this.lua) return this.runLineScript(SCRIPTS.fastDigest, keys, '');
+  async fastDigest(keys: readonly Buffer[], smallUnordered: number): Promise<string[]> {
+    if (this.lua) return this.runLineScript(SCRIPTS.fastDigest, keys, String(smallUnordered));
     const [dumps, expiries] = await Promise.all([
       this.guard(
         `DUMP on the ${this.role}`,
@@ -325,10 +330,30 @@ export class Endpoint {
     ]);
     return keys.map((_, i) => {
       const dump = dumps[i];
-      if (dump === null || dump === undefined) return '-';
-      // The same token the Lua fast path makes: SHA-1 of the payload, then the expiry.
-      return `${createHash('sha1').update(dump).digest('hex')}${expiries[i]}`;
+      if (dump === null || dump === undefined) return MISSING_TOKEN;
+      // Same tokens as the script; without a server-side sort, hashtable hashes and sets are
+      // left to the content comparison.
+      if (dump[0] === RDB_TYPE_HASH) return `Nh?:${expiries[i]}`;
+      if (dump[0] === RDB_TYPE_SET) return `Ns?:${expiries[i]}`;
+      return `D${createHash('sha1').update(dump).digest('hex')}${expiries[i]}`;
     });
+  }
+
+  /** Whole contents of hashes (flat field/value list) or sets (members), one pipeline per node. */
+  async unorderedContents(
+    keys: readonly Buffer[],
+    kinds: readonly ('h' | 's')[],
+  ): Promise<(Buffer[] | null)[]> {
+    return this.guard(
+      `HGETALL/SMEMBERS on the ${this.role}`,
+      Promise.all(
+        keys.map(async (key, i) => {
+          const client = this.clientForKey(key);
+          const reply = (await client.callBuffer(kinds[i] === 'h' ? 'HGETALL' : 'SMEMBERS', key)) as Buffer[];
+          return reply;
+        }),
+      ),
+    );
   }
 
   /** Canonical content digests (server-side), `none` for missing keys; see CONTENT_DIGEST_SCRIPT. */
@@ -338,7 +363,12 @@ export class Endpoint {
 
   /** Whether each key exists (reverse pass). */
   async exists(keys: readonly Buffer[]): Promise<boolean[]> {
-    if (this.lua) {
+    if (!this.spec.clusterMode) {
+      // One multi-key EXISTS answers the common case (every key present) in one cheap command.
+      const present = await this.guard(`EXISTS on the ${this.role}`, this.seed.exists(...keys));
+      if (present === keys.length) return keys.map(() => true);
+    }
+    if (this.lua && this.spec.clusterMode) {
       const result = new Array<boolean>(keys.length).fill(false);
       for (const { indices, reply } of await this.runScriptPerNode(SCRIPTS.exists, keys, '')) {
         indices.forEach((keyIndex, j) => {
@@ -346,10 +376,6 @@ export class Endpoint {
         });
       }
       return result;
-    }
-    if (!this.spec.clusterMode) {
-      const present = await this.guard(`EXISTS on the ${this.role}`, this.seed.exists(...keys));
-      if (present === keys.length) return keys.map(() => true);
     }
     const replies = await this.guard(
       `EXISTS on the ${this.role}`,

@@ -26,20 +26,51 @@ end
 `;
 
 /**
- * Per key one line: 40 hex digits of SHA-1 over the DUMP payload followed by the absolute expiry
- * in ms (-1 none), or `-` when the key does not exist. Lines joined by newlines: one bulk reply
- * per batch, cheap to parse and to compare.
+ * The fast path. Per key one line:
+ * - `-`: the key does not exist;
+ * - `D` + SHA-1 of the DUMP payload + absolute expiry (ms, -1 none): equal lines prove equal keys;
+ * - `C` + SHA-1 of the sorted contents + expiry, for hashtable-encoded hashes and sets of at most
+ *   ARGV[2] elements, whose DUMP bytes depend on insertion history (aws-notes): equal lines prove
+ *   equal keys too;
+ * - `N` + `h` or `s` + element count + `:` + expiry, for bigger hashtable hashes and sets: no proof,
+ *   the Lambda compares those by contents (cheaper there than sorting in the server).
+ * The encoding is read from the DUMP payload's first byte (RDB type 4 = hash, 2 = set, both
+ * hashtable-encoded): no extra command. Lines are joined by newlines: one bulk reply per batch.
  * ARGV[1]: '1' to read expiry with PEXPIRETIME, else PTTL + TIME.
  */
 export const FAST_DIGEST_SCRIPT = `${KEY_LIST}
+local small = tonumber(ARGV[2])
+local function enc(s) return #s .. ':' .. s end
 local out = {}
 for i = first, #keys do
   local k = keys[i]
   local d = redis.call('DUMP', k)
-  if d then
-    out[#out + 1] = redis.sha1hex(d) .. string.format('%.0f', expireAt(k))
-  else
+  if not d then
     out[#out + 1] = '-'
+  else
+    local rdbType = string.byte(d, 1)
+    if rdbType == 4 or rdbType == 2 then
+      local n
+      if rdbType == 4 then n = redis.call('HLEN', k) else n = redis.call('SCARD', k) end
+      if n <= small then
+        local parts = {}
+        if rdbType == 4 then
+          local a = redis.call('HGETALL', k)
+          for j = 1, #a, 2 do parts[#parts + 1] = enc(a[j]) .. enc(a[j + 1]) end
+        else
+          local a = redis.call('SMEMBERS', k)
+          for j = 1, #a do parts[j] = enc(a[j]) end
+        end
+        table.sort(parts)
+        out[#out + 1] = 'C' .. redis.sha1hex(table.concat(parts)) .. expireAt(k)
+      else
+        local t = 's'
+        if rdbType == 4 then t = 'h' end
+        out[#out + 1] = 'N' .. t .. n .. ':' .. expireAt(k)
+      end
+    else
+      out[#out + 1] = 'D' .. redis.sha1hex(d) .. expireAt(k)
+    end
   end
 end
 return table.concat(out, '\\n')

@@ -80,7 +80,7 @@ export interface VerifierTuning {
   readonly fastPath?: 'auto' | 'lua' | 'dump';
   /**
    * How to read absolute expiry times: PEXPIRETIME (Redis 7.0+), or PTTL plus the server clock
-   * (older engines; then `expiryToleranceMs` should allow a few ms). @default 'auto'
+   * (older engines; the tolerance is then at least 25 ms). @default 'auto'
    */
   readonly expiryCommand?: 'auto' | 'pexpiretime' | 'pttl';
   /** Databases 0..n-1 to check when cluster mode is disabled. @default 16 */
@@ -103,18 +103,24 @@ export interface VerifierInput {
   readonly tuning?: VerifierTuning;
 }
 
+/** Where one pass stands: the database or shard being scanned and the SCAN cursor within it. */
+export interface PassPosition {
+  /** Index of the database (cluster mode disabled) or shard (enabled) being scanned. */
+  readonly unit: number;
+  /** First slot of that shard (cluster mode), to find it again after a failover. */
+  readonly shardFirstSlot?: number;
+  /** SCAN cursor within the unit ('0': the unit's start). */
+  readonly scanCursor: string;
+}
+
 /** Where a check stands. Small and JSON-serializable: it travels in Step Functions state. */
 export interface VerifierCursor {
   readonly version: 1;
   readonly mode: VerifierMode;
-  /** `forward` scans the source, `reverse` scans the target. */
-  readonly pass: 'forward' | 'reverse';
-  /** Index of the database (cluster mode disabled) or shard (enabled) being scanned. */
-  readonly unit: number;
-  /** First slot of the shard being scanned (cluster mode), to find it again after a failover. */
-  readonly shardFirstSlot?: number;
-  /** SCAN cursor within the unit. */
-  readonly scanCursor: string;
+  /** The forward pass scans the source; `done` once every unit was scanned. */
+  readonly forward: PassPosition | 'done';
+  /** The reverse pass scans the target (runs alongside the forward pass). */
+  readonly reverse: PassPosition | 'done';
   readonly report: VerifierReport;
 }
 

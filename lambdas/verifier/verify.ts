@@ -18,17 +18,21 @@
  *    reported apart from real differences; one equal on a later look is resolved.
  * 5. Reverse pass. SCAN the target and look each key up on the source (EXISTS): keys only on the
  *    target are invisible to a source-driven scan.
+ *    It runs alongside the forward pass on connections of its own, which balances the work of
+ *    the two servers (the source digests while the target scans).
  * 6. Resumable: when the time budget runs out the call finishes its re-check rounds and returns a
- *    small cursor (pass, unit, SCAN cursor, report so far); no key names travel in it.
+ *    small cursor (per pass: unit and SCAN cursor; the report so far); no key names travel in it.
  */
 import { z } from 'zod';
 import {
   type ComparisonOptions,
   compareObservations,
   finalKind,
+  isProof,
   MISSING_TOKEN,
   observeSuspect,
   type Suspect,
+  sameUnordered,
 } from './compare.js';
 import { createIoredisClient, Endpoint, type RedisClientFactory } from './connection.js';
 import { observeKeys } from './contents.js';
@@ -36,6 +40,7 @@ import { VerifierCursorError, VerifierInputError } from './errors.js';
 import { emptyReport, failingKinds, recordDifference, verdictOf } from './report.js';
 import {
   DIFFERENCE_KINDS,
+  type PassPosition,
   type VerifierCursor,
   type VerifierInput,
   type VerifierPolicy,
@@ -67,6 +72,14 @@ const DEFAULT_TUNING: Tuning = {
   expiryCommand: 'auto',
   databases: 16,
 };
+
+/** Hashtable hashes and sets up to this size are sorted and digested by the server script. */
+const SMALL_UNORDERED_IN_SCRIPT = 32;
+const N = 'N'.charCodeAt(0);
+const START: PassPosition = { unit: 0, scanCursor: '0' };
+
+/** Least expiry tolerance when expiry times are derived from PTTL and the server clock. */
+const PTTL_MIN_TOLERANCE_MS = 25;
 
 /** Suspects kept in memory before a re-check round is forced mid-call. */
 const MAX_SUSPECTS = 10_000;
@@ -115,13 +128,19 @@ const inputSchema = z.object({
 });
 const countsSchema = z.object(Object.fromEntries(DIFFERENCE_KINDS.map((k) => [k, z.number().int().min(0)])));
 const examplesSchema = z.object(Object.fromEntries(DIFFERENCE_KINDS.map((k) => [k, z.array(z.string())])));
+const positionSchema = z.union([
+  z.literal('done'),
+  z.object({
+    unit: z.number().int().min(0),
+    shardFirstSlot: z.number().int().min(0).max(16383).optional(),
+    scanCursor: z.string().regex(/^\d+$/),
+  }),
+]);
 const cursorSchema = z.object({
   version: z.literal(1),
   mode: z.enum(['full', 'sample']),
-  pass: z.enum(['forward', 'reverse']),
-  unit: z.number().int().min(0),
-  shardFirstSlot: z.number().int().min(0).max(16383).optional(),
-  scanCursor: z.string().regex(/^\d+$/),
+  forward: positionSchema,
+  reverse: positionSchema,
   report: z.object({
     mode: z.enum(['full', 'sample']),
     keysChecked: z.number().int().min(0),
@@ -178,86 +197,114 @@ export async function verify(
 
   const factory = dependencies.clientFactory ?? createIoredisClient;
   const endpointOptions = { expiryCommand: tuning.expiryCommand, fastPath: tuning.fastPath };
-  const opened = await Promise.allSettled([
-    Endpoint.open('source', input.source, factory, endpointOptions),
-    Endpoint.open('target', input.target, factory, endpointOptions),
-  ]);
-  const [sourceResult, targetResult] = opened;
-  if (sourceResult?.status !== 'fulfilled' || targetResult?.status !== 'fulfilled') {
-    for (const result of opened) if (result.status === 'fulfilled') result.value.close();
-    throw sourceResult?.status === 'rejected'
-      ? sourceResult.reason
-      : (targetResult as PromiseRejectedResult).reason;
+  // Two connections per side: one for the forward pass, one for the reverse pass.
+  const opened = await Promise.allSettled(
+    (['source', 'target', 'source', 'target'] as const).map((role) =>
+      Endpoint.open(role, role === 'source' ? input.source : input.target, factory, endpointOptions),
+    ),
+  );
+  const endpoints = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failure = opened.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure) {
+    for (const endpoint of endpoints) endpoint.close();
+    throw failure.reason;
   }
-  const source = sourceResult.value;
-  const target = targetResult.value;
+  const [source, target, reverseSource, reverseTarget] = endpoints as [
+    Endpoint,
+    Endpoint,
+    Endpoint,
+    Endpoint,
+  ];
   try {
     const report = cursor?.report ?? emptyReport(mode, input.revealKeyNames ?? false);
-    const check = new Check(source, target, tuning, report, mode);
+    const check = new Check({ source, target, reverseSource, reverseTarget }, tuning, report, mode);
     const reserveMs = tuning.recheckRounds * tuning.recheckIntervalMs + 1000;
     const deadline = startedAt + Math.max(0, input.timeBudgetMs - reserveMs);
-    const position = await check.run(cursor, () => now() >= deadline);
+    const positions = await check.run(cursor, () => now() >= deadline);
     await check.recheck();
     report.calls++;
     report.elapsedMs += now() - startedAt;
-    if (position) {
-      return { done: false, cursor: { version: 1, mode, ...position, report }, report };
+    if (positions.forward !== 'done' || positions.reverse !== 'done') {
+      return { done: false, cursor: { version: 1, mode, ...positions, report }, report };
     }
     const failing = failingKinds(report, policy);
     return { done: true, report, verdict: verdictOf(report, policy), failingKinds: failing };
   } finally {
-    source.close();
-    target.close();
+    for (const endpoint of endpoints) endpoint.close();
   }
 }
 
-type Position = Pick<VerifierCursor, 'pass' | 'unit' | 'scanCursor' | 'shardFirstSlot'>;
+interface Endpoints {
+  readonly source: Endpoint;
+  readonly target: Endpoint;
+  /** Connections of the reverse pass (it runs alongside the forward pass, maybe in another db). */
+  readonly reverseSource: Endpoint;
+  readonly reverseTarget: Endpoint;
+}
+
+type Pass = 'forward' | 'reverse';
 
 /** One call's worth of work on a check. */
 class Check {
   private readonly suspects = new Map<string, Suspect>();
   private readonly comparison: ComparisonOptions;
+  private readonly source: Endpoint;
+  private readonly target: Endpoint;
 
   constructor(
-    private readonly source: Endpoint,
-    private readonly target: Endpoint,
+    private readonly endpoints: Endpoints,
     private readonly tuning: Tuning,
     private readonly report: VerifierReport,
     private readonly mode: 'full' | 'sample',
   ) {
-    this.comparison = { expiryToleranceMs: tuning.expiryToleranceMs, expiryGraceMs: tuning.expiryGraceMs };
+    this.source = endpoints.source;
+    this.target = endpoints.target;
+    // PTTL + TIME are read apart, so derived expiry times jitter by a few ms between reads.
+    const usesPttl = this.source.expiryCommand === 'pttl' || this.target.expiryCommand === 'pttl';
+    this.comparison = {
+      expiryToleranceMs: Math.max(tuning.expiryToleranceMs, usesPttl ? PTTL_MIN_TOLERANCE_MS : 0),
+      expiryGraceMs: tuning.expiryGraceMs,
+    };
   }
 
-  /** Scans from `from` until done (returns undefined) or out of time (returns where it stopped). */
-  async run(from: VerifierCursor | undefined, outOfTime: () => boolean): Promise<Position | undefined> {
-    let pass: 'forward' | 'reverse' = from?.pass ?? 'forward';
-    let scanCursor = from?.scanCursor ?? '0';
-    let unit = from?.unit ?? 0;
-    if (from?.shardFirstSlot !== undefined) {
-      unit = (pass === 'forward' ? this.source : this.target).unitOfFirstSlot(from.shardFirstSlot);
-    }
+  /**
+   * Runs both passes from where the cursor left them until both are done or time is up (or
+   * too many suspects wait for their re-check). Returns where each pass stands.
+   */
+  async run(
+    from: VerifierCursor | undefined,
+    outOfTime: () => boolean,
+  ): Promise<{ forward: PassPosition | 'done'; reverse: PassPosition | 'done' }> {
+    const stop = (): boolean => outOfTime() || this.suspects.size >= MAX_SUSPECTS;
+    const [forward, reverse] = await Promise.all([
+      this.runPass('forward', from?.forward ?? START, stop),
+      this.runPass('reverse', from?.reverse ?? START, stop),
+    ]);
+    return { forward, reverse };
+  }
+
+  private async runPass(
+    pass: Pass,
+    from: PassPosition | 'done',
+    stop: () => boolean,
+  ): Promise<PassPosition | 'done'> {
+    if (from === 'done') return 'done';
+    const scanned = pass === 'forward' ? this.endpoints.source : this.endpoints.reverseTarget;
+    const other = pass === 'forward' ? this.endpoints.target : this.endpoints.reverseSource;
+    let unit = from.shardFirstSlot !== undefined ? scanned.unitOfFirstSlot(from.shardFirstSlot) : from.unit;
+    let scanCursor = from.scanCursor;
     let progressed = false;
-    for (;;) {
-      const scanned = pass === 'forward' ? this.source : this.target;
-      if (unit >= scanned.unitCount(this.tuning.databases)) {
-        if (pass === 'reverse') return undefined;
-        pass = 'reverse';
-        unit = 0;
-        scanCursor = '0';
-        continue;
-      }
+    const units = scanned.unitCount(this.tuning.databases);
+    for (; unit < units; unit++, scanCursor = '0') {
       const db = scanned.dbOfUnit(unit);
-      await Promise.all([this.source.selectDb(db), this.target.selectDb(db)]);
+      await Promise.all([scanned.selectDb(db), other.selectDb(db)]);
       const inflight: Promise<void>[] = [];
-      const drain = async (): Promise<void> => {
-        await Promise.all(inflight.splice(0));
-      };
       try {
         do {
-          if (progressed && outOfTime()) {
-            await drain();
+          if (progressed && stop()) {
+            await Promise.all(inflight.splice(0));
             const shardFirstSlot = scanned.shardFirstSlot(unit);
-            return { pass, unit, scanCursor, ...(shardFirstSlot !== undefined ? { shardFirstSlot } : {}) };
+            return { unit, scanCursor, ...(shardFirstSlot !== undefined ? { shardFirstSlot } : {}) };
           }
           let keys: Buffer[];
           if (this.mode === 'sample') {
@@ -276,75 +323,126 @@ class Check {
             inflight.push(work);
             if (inflight.length >= this.tuning.concurrency) await inflight.shift();
           }
-          if (this.suspects.size >= MAX_SUSPECTS) {
-            await drain();
-            await this.recheck();
-            await Promise.all([this.source.selectDb(db), this.target.selectDb(db)]);
-          }
         } while (scanCursor !== '0');
-        await drain();
+        await Promise.all(inflight.splice(0));
       } finally {
         await Promise.allSettled(inflight);
       }
-      unit++;
-      scanCursor = '0';
     }
+    return 'done';
   }
 
   /** Forward pass: fast digests on both sides, then contents for what they cannot settle. */
   private async forwardBatch(keys: Buffer[], db: number): Promise<void> {
+    const small = SMALL_UNORDERED_IN_SCRIPT;
     const [sourceTokens, targetTokens] = await Promise.all([
-      this.source.fastDigest(keys),
-      this.target.fastDigest(keys),
+      this.source.fastDigest(keys, small),
+      this.target.fastDigest(keys, small),
     ]);
     this.report.keysChecked += keys.length;
-    const unsettled: number[] = [];
-    for (let i = 0; i < keys.length; i++) if (sourceTokens[i] !== targetTokens[i]) unsettled.push(i);
-    if (unsettled.length === 0) return;
-    let rest = unsettled;
-    if (this.source.lua && this.target.lua && this.tuning.scriptDigestMaxElements > 0) {
-      const both = unsettled.filter(
-        (i) => sourceTokens[i] !== MISSING_TOKEN && targetTokens[i] !== MISSING_TOKEN,
-      );
-      rest = unsettled.filter((i) => sourceTokens[i] === MISSING_TOKEN || targetTokens[i] === MISSING_TOKEN);
-      if (both.length > 0) {
-        const batch = both.map((i) => keys[i] as Buffer);
-        const [sourceDigests, targetDigests] = await Promise.all([
-          this.source.contentDigest(batch, this.tuning.scriptDigestMaxElements),
-          this.target.contentDigest(batch, this.tuning.scriptDigestMaxElements),
-        ]);
-        both.forEach((keyIndex, j) => {
-          const digest = sourceDigests[j] as string;
-          if (digest === targetDigests[j] && !digest.endsWith('\t') && digest !== 'none') {
-            this.report.info.comparedByContents++;
-          } else {
-            rest.push(keyIndex);
-          }
-        });
-      }
+    const useScript = this.source.lua && this.target.lua && this.tuning.scriptDigestMaxElements > 0;
+    const unordered: number[] = [];
+    const byScript: number[] = [];
+    const byReading: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const s = sourceTokens[i] as string;
+      const t = targetTokens[i] as string;
+      if (s === t && isProof(s)) continue;
+      if (s.charCodeAt(0) === N && t.charCodeAt(0) === N && s.charAt(1) === t.charAt(1)) {
+        unordered.push(i);
+      } else if (useScript && s !== MISSING_TOKEN && t !== MISSING_TOKEN) byScript.push(i);
+      else byReading.push(i);
     }
-    if (rest.length > 0) {
+    await Promise.all([
+      this.compareUnordered(keys, unordered, sourceTokens, targetTokens, byReading),
+      this.compareByScript(keys, byScript, byReading),
+    ]);
+    if (byReading.length > 0) {
       await this.compareByContents(
-        rest.map((i) => keys[i] as Buffer),
+        byReading.map((i) => keys[i] as Buffer),
         db,
         'source',
       );
     }
   }
 
+  /**
+   * Hashtable hashes and sets too big to sort in the server: fetched whole from both sides and
+   * compared as sets in the Lambda (at most `chunkSize` elements; bigger ones go to the chunked
+   * reading). Keys this cannot settle join `rest`.
+   */
+  private async compareUnordered(
+    keys: Buffer[],
+    indices: number[],
+    sourceTokens: string[],
+    targetTokens: string[],
+    rest: number[],
+  ): Promise<void> {
+    const whole: number[] = [];
+    for (const i of indices) {
+      const count = Number((sourceTokens[i] as string).slice(2, (sourceTokens[i] as string).indexOf(':')));
+      if (Number.isFinite(count) && count > this.tuning.chunkSize) rest.push(i);
+      else whole.push(i);
+    }
+    if (whole.length === 0) return;
+    const batch = whole.map((i) => keys[i] as Buffer);
+    const kinds = whole.map((i) => ((sourceTokens[i] as string).charAt(1) === 'h' ? 'h' : 's'));
+    const [sourceContents, targetContents] = await Promise.all([
+      this.source.unorderedContents(batch, kinds),
+      this.target.unorderedContents(batch, kinds),
+    ]);
+    whole.forEach((keyIndex, j) => {
+      const s = sourceTokens[keyIndex] as string;
+      const t = targetTokens[keyIndex] as string;
+      const sameExpiry = s.slice(s.indexOf(':')) === t.slice(t.indexOf(':'));
+      const a = sourceContents[j];
+      const b = targetContents[j];
+      if (sameExpiry && a && b && sameUnordered(kinds[j] as 'h' | 's', a, b)) {
+        this.report.info.comparedByContents++;
+      } else {
+        rest.push(keyIndex);
+      }
+    });
+  }
+
+  /** Keys whose proofs differ: canonical content digests computed by both servers. */
+  private async compareByScript(keys: Buffer[], indices: number[], rest: number[]): Promise<void> {
+    if (indices.length === 0) return;
+    const batch = indices.map((i) => keys[i] as Buffer);
+    const [sourceDigests, targetDigests] = await Promise.all([
+      this.source.contentDigest(batch, this.tuning.scriptDigestMaxElements),
+      this.target.contentDigest(batch, this.tuning.scriptDigestMaxElements),
+    ]);
+    indices.forEach((keyIndex, j) => {
+      const digest = sourceDigests[j] as string;
+      if (digest === targetDigests[j] && !digest.endsWith('\t') && digest !== 'none') {
+        this.report.info.comparedByContents++;
+      } else {
+        rest.push(keyIndex);
+      }
+    });
+  }
+
   /** Reverse pass: target keys the source does not have. */
   private async reverseBatch(keys: Buffer[], db: number): Promise<void> {
-    const onSource = await this.source.exists(keys);
+    const { reverseSource, reverseTarget } = this.endpoints;
+    const onSource = await reverseSource.exists(keys);
     this.report.targetKeysScanned += keys.length;
     const absent = keys.filter((_, i) => !onSource[i]);
-    if (absent.length > 0) await this.compareByContents(absent, db, 'target');
+    if (absent.length > 0) await this.compareByContents(absent, db, 'target', reverseSource, reverseTarget);
   }
 
   /** Reads keys by contents on both sides; keys still different become suspects. */
-  private async compareByContents(keys: Buffer[], db: number, listedBy: 'source' | 'target'): Promise<void> {
+  private async compareByContents(
+    keys: Buffer[],
+    db: number,
+    listedBy: 'source' | 'target',
+    source = this.source,
+    target = this.target,
+  ): Promise<void> {
     const [sourceObs, targetObs] = await Promise.all([
-      observeKeys(this.source, keys, this.tuning.chunkSize),
-      observeKeys(this.target, keys, this.tuning.chunkSize),
+      observeKeys(source, keys, this.tuning.chunkSize),
+      observeKeys(target, keys, this.tuning.chunkSize),
     ]);
     keys.forEach((key, i) => {
       const s = sourceObs[i];

@@ -1,0 +1,143 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  VerifierCursorError,
+  type VerifierInput,
+  type VerifierReport,
+  type VerifierResult,
+  verify,
+} from '../../../lambdas/verifier/index.js';
+import { type Pair, restoredPair, TEST_TUNING } from './helpers.js';
+
+async function seed(client: Redis): Promise<void> {
+  for (const db of [0, 1, 15]) {
+    await client.select(db);
+    const pipe = client.pipeline();
+    for (let i = 0; i < 1000; i++) {
+      if (i % 3 === 0) pipe.set(`s:${i}`, `v${i}`);
+      else if (i % 3 === 1)
+        pipe.hset(`h:${i}`, Object.fromEntries(Array.from({ length: 50 }, (_, f) => [`f${f}`, `${i}`])));
+      else pipe.sadd(`set:${i}`, ...Array.from({ length: 50 }, (_, m) => `m${m}`));
+    }
+    await pipe.exec();
+  }
+  await client.select(0);
+}
+
+function comparable(report: VerifierReport) {
+  return {
+    keysChecked: report.keysChecked,
+    targetKeysScanned: report.targetKeysScanned,
+    counts: report.counts,
+    examples: Object.fromEntries(
+      Object.entries(report.examples).map(([kind, keys]) => [kind, [...keys].sort()]),
+    ),
+  };
+}
+
+describe('a check longer than one call', () => {
+  let pair: Pair;
+  beforeAll(async () => {
+    pair = await restoredPair(seed);
+    await pair.tgt.del('s:3');
+    await pair.tgt.select(1);
+    await pair.tgt.hset('h:4', 'f1', 'changed');
+    await pair.tgt.set('extra', 'x');
+    await pair.tgt.select(15);
+    await pair.tgt.pexpire('set:5', 3_600_000);
+    await pair.tgt.select(0);
+  });
+  afterAll(async () => {
+    await pair?.stop();
+  });
+
+  function input(extra: Partial<VerifierInput> = {}): VerifierInput {
+    return {
+      source: pair.sourceSpec,
+      target: pair.targetSpec,
+      timeBudgetMs: 60_000,
+      tuning: { ...TEST_TUNING, batchSize: 200 },
+      ...extra,
+    };
+  }
+
+  it('continues from the cursor across many calls and ends with the same report as one call', async () => {
+    const oneShot = await verify(input());
+    expect(oneShot.done).toBe(true);
+
+    let result: VerifierResult = await verify(input({ timeBudgetMs: 1 }));
+    const cursorSizes: number[] = [];
+    while (!result.done) {
+      // Step Functions state is JSON: the cursor must survive a round trip.
+      const carried = JSON.stringify(result.cursor);
+      cursorSizes.push(carried.length);
+      result = await verify(input({ timeBudgetMs: 1, cursor: JSON.parse(carried) }));
+    }
+
+    expect(result.report.calls).toBeGreaterThan(10);
+    expect(comparable(result.report)).toEqual(comparable(oneShot.report));
+    expect(result.report.counts).toEqual({
+      missing: 1,
+      extra: 1,
+      type: 0,
+      value: 1,
+      expiry: 1,
+      changedDuringCheck: 0,
+    });
+    expect(result.verdict).toBe(oneShot.verdict);
+    expect(Math.max(...cursorSizes)).toBeLessThan(4096);
+  });
+
+  it('refuses a cursor that is not one of its own', async () => {
+    await expect(verify(input({ cursor: { version: 2 } as never }))).rejects.toBeInstanceOf(
+      VerifierCursorError,
+    );
+    const sample = await verify(
+      input({ mode: 'sample', timeBudgetMs: 1, tuning: { ...TEST_TUNING, sampleSize: 10 } }),
+    );
+    if (!sample.done) {
+      await expect(verify(input({ mode: 'full', cursor: sample.cursor }))).rejects.toBeInstanceOf(
+        VerifierCursorError,
+      );
+    }
+  });
+
+  it('looks at random keys only in sample mode, and still sees widespread differences', async () => {
+    const result = await verify(input({ mode: 'sample', tuning: { ...TEST_TUNING, sampleSize: 100 } }));
+
+    expect(result.report.mode).toBe('sample');
+    expect(result.report.keysChecked).toBeGreaterThan(0);
+    expect(result.report.keysChecked).toBeLessThanOrEqual(300);
+  });
+});
+
+describe('sample mode on a badly broken target', () => {
+  let pair: Pair;
+  beforeAll(async () => {
+    pair = await restoredPair(async (client) => {
+      const pipe = client.pipeline();
+      for (let i = 0; i < 3000; i++) pipe.set(`k${i}`, `v${i}`);
+      await pipe.exec();
+    });
+    const pipe = pair.tgt.pipeline();
+    for (let i = 0; i < 3000; i += 2) pipe.set(`k${i}`, 'broken');
+    await pipe.exec();
+  });
+  afterAll(async () => {
+    await pair?.stop();
+  });
+
+  it('finds value differences among a few hundred random keys and fails', async () => {
+    const result = await verify({
+      source: pair.sourceSpec,
+      target: pair.targetSpec,
+      mode: 'sample',
+      timeBudgetMs: 60_000,
+      tuning: { ...TEST_TUNING, sampleSize: 200 },
+    });
+
+    expect(result.report.keysChecked).toBeLessThan(3000);
+    expect(result.report.counts.value).toBeGreaterThan(10);
+    expect(result.verdict).toBe('fail');
+  });
+});
