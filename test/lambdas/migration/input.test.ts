@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { migrationInputJsonSchema, parseMigrationInput } from '../../../lambdas/migration/input.js';
+import {
+  derivedTargetId,
+  finalSnapshotName,
+  intermediateSnapshotName,
+  shortIdOf,
+} from '../../../lambdas/migration/naming.js';
+
+describe('the execution input', () => {
+  it('fills every default and normalizes ids and record names', () => {
+    const input = parseMigrationInput({
+      sourceReplicationGroupId: 'Orders',
+      dnsRecords: [{ hostedZoneId: '/hostedzone/Z0123ABC', recordName: 'Orders.Example.Internal' }],
+    });
+    expect(input.sourceReplicationGroupId).toBe('orders');
+    expect(input.dnsRecords).toEqual([
+      { hostedZoneId: 'Z0123ABC', recordName: 'orders.example.internal.', endpoint: 'primary' },
+    ]);
+    expect(input).toMatchObject({
+      transitEncryption: 'preserve',
+      deleteSource: true,
+      dryRun: false,
+      verification: { mode: 'full', revealKeyNames: false },
+      approvals: { beforeSnapshot: false, beforeCutover: false, beforeDeleteSource: false },
+    });
+  });
+
+  it('lists every problem with its path, so the operator fixes them all at once', () => {
+    expect(() =>
+      parseMigrationInput({
+        sourceReplicationGroupId: '1-bad--id-',
+        dnsRecords: [{ hostedZoneId: 'nope', recordName: 'x', endpoint: 'master' }],
+        transitEncryption: 'maybe',
+        surprise: true,
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        name: 'InvalidInputError',
+        message: expect.stringMatching(
+          /sourceReplicationGroupId[\s\S]*dnsRecords\.0\.hostedZoneId[\s\S]*dnsRecords\.0\.endpoint[\s\S]*transitEncryption/,
+        ),
+      }),
+    );
+  });
+
+  it('rejects an AUTH secret that is not a Secrets Manager ARN', () => {
+    expect(() =>
+      parseMigrationInput({ sourceReplicationGroupId: 'a', authTokenSecretArn: 'my-token' }),
+    ).toThrow(/authTokenSecretArn/);
+  });
+
+  it('is documented field by field in the README', () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
+    const schema = migrationInputJsonSchema() as { properties: Record<string, unknown> };
+    const missing = Object.keys(schema.properties).filter((field) => !readme.includes(`\`${field}`));
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('resource names', () => {
+  it('derives valid ElastiCache ids (≤ 40 characters, no trailing or double hyphen) from any source id', () => {
+    const long = 'a'.repeat(39) + 'b';
+    const shortId = shortIdOf('execution-1');
+    for (const name of [
+      derivedTargetId(long),
+      intermediateSnapshotName(long, shortId),
+      finalSnapshotName(`${'c'.repeat(30)}-d`, shortId),
+    ]) {
+      expect(name.length).toBeLessThanOrEqual(40);
+      expect(name).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/);
+      expect(name).not.toContain('--');
+    }
+  });
+
+  it('gives the same names to the same migration and different names to another', () => {
+    expect(intermediateSnapshotName('orders', shortIdOf('run-1'))).toBe(
+      intermediateSnapshotName('orders', shortIdOf('run-1')),
+    );
+    expect(intermediateSnapshotName('orders', shortIdOf('run-1'))).not.toBe(
+      intermediateSnapshotName('orders', shortIdOf('run-2')),
+    );
+  });
+});
