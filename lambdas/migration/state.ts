@@ -76,6 +76,15 @@ export interface MigrationState {
     targetReady?: boolean;
     targetVerified?: boolean;
     dataVerified?: boolean;
+    /** The data check: its cursor while it runs (it spans several invocations), then its report. */
+    dataVerification?: {
+      done: boolean;
+      verdict?: 'pass' | 'fail';
+      cursor?: import('../verifier/index.js').VerifierCursor;
+      report: import('../verifier/index.js').VerifierReport;
+    };
+    /** After the flip, the moved records resolve to the new group. */
+    dnsResolved?: boolean;
     dns?: {
       /** A Route 53 change to wait for, and what it does. */
       pendingChangeId?: string;

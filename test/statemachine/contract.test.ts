@@ -8,6 +8,7 @@ import {
   MIGRATION_ERROR_NAMES,
   TRANSIENT_AWS_ERROR_NAMES,
 } from '../../lambdas/shared/errors.js';
+import { VERIFIER_ERROR_NAMES } from '../../lambdas/verifier/errors.js';
 import { FUNCTIONS } from '../../sandbox/workflow.js';
 
 const dir = fileURLToPath(new URL('../../statemachine/', import.meta.url));
@@ -45,6 +46,7 @@ describe.each(definitions)('$file', ({ asl }) => {
       ...MIGRATION_ERROR_NAMES,
       ...TRANSIENT_AWS_ERROR_NAMES,
       ...LAMBDA_SERVICE_ERROR_NAMES,
+      ...VERIFIER_ERROR_NAMES,
       ...STATES_ERRORS,
     ]);
     const used = Object.values(asl.States).flatMap((s) => [
