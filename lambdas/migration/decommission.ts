@@ -156,6 +156,7 @@ function endpointsOf(group: import('@aws-sdk/client-elasticache').ReplicationGro
 
 function summarize(state: MigrationState, endpoints: Record<string, string>): MigrationSummary {
   const plan = requirePlan(state);
+  const report = state.progress.dataVerification?.report;
   const warnings = [...plan.warnings];
   for (const r of plan.dns) {
     if (r.lowerTtlTo !== undefined && r.lowerTtlTo < r.originalTtl) {
@@ -180,6 +181,9 @@ function summarize(state: MigrationState, endpoints: Record<string, string>): Mi
       to: endpoints[r.endpoint] ?? '',
     })),
     intermediateSnapshot: { name: plan.snapshotName, deleted: state.progress.snapshotCleaned === true },
+    dataVerification: report
+      ? { mode: report.mode, keysChecked: report.keysChecked, targetKeysScanned: report.targetKeysScanned, counts: report.counts }
+      : undefined,
     stepSeconds: Object.fromEntries(Object.entries(state.steps).map(([k, v]) => [k, v.seconds ?? 0])),
     warnings,
   };

@@ -123,6 +123,13 @@ export interface MigrationSummary {
   target: { id: string; endpoints: Record<string, string>; kmsKeyArn: string };
   dns: { recordName: string; hostedZoneId: string; from: string; to: string }[];
   intermediateSnapshot: { name: string; deleted: boolean };
+  /** The data check's figures (absent when verification was off). */
+  dataVerification?: {
+    mode: string;
+    keysChecked: number;
+    targetKeysScanned: number;
+    counts: Record<string, number>;
+  };
   stepSeconds: Record<string, number>;
   warnings: string[];
 }
