@@ -219,6 +219,32 @@ export class Endpoint {
     return { cursor: next.toString(), keys };
   }
 
+  /**
+   * SCAN step plus fast-path tokens of the keys returned (Lua only): what `scan` then
+   * `fastDigest` give, in one round trip and without sending the keys back.
+   */
+  async scanDigest(
+    unit: number,
+    cursor: string,
+    count: number,
+    smallUnordered: number,
+  ): Promise<{ cursor: string; keys: Buffer[]; tokens: string[] }> {
+    const expiryFlag = this.expiryCommand === 'pexpiretime' ? '1' : '0';
+    const args = [0, expiryFlag, String(smallUnordered), cursor, String(count)];
+    const reply = (await this.guard(
+      `SCAN on the ${this.role}`,
+      this.evalshaBuffer(this.clientOfUnit(unit), SCRIPTS.scanDigest, args),
+    )) as [Buffer, Buffer[], Buffer];
+    const [next, keys, lines] = reply;
+    const tokens = keys.length === 0 ? [] : lines.toString('latin1').split('\n');
+    if (tokens.length !== keys.length) {
+      throw new VerifierCommandError(
+        `scan script on the ${this.role} returned ${tokens.length} lines for ${keys.length} keys`,
+      );
+    }
+    return { cursor: next.toString(), keys, tokens };
+  }
+
   /** Up to `count` distinct random keys of a unit (sample mode). */
   async randomKeys(unit: number, count: number): Promise<Buffer[]> {
     const client = this.clientOfUnit(unit);
@@ -300,6 +326,19 @@ export class Endpoint {
       });
     }
     return out;
+  }
+
+  private async evalshaBuffer(
+    client: Redis,
+    script: LuaScript,
+    args: (string | Buffer | number)[],
+  ): Promise<unknown> {
+    try {
+      return await client.callBuffer('EVALSHA', script.sha, ...args);
+    } catch (error) {
+      if (!/NOSCRIPT/.test((error as Error).message)) throw error;
+      return client.callBuffer('EVAL', script.source, ...args);
+    }
   }
 
   private async evalsha(

@@ -38,42 +38,52 @@ end
  * hashtable-encoded): no extra command. Lines are joined by newlines: one bulk reply per batch.
  * ARGV[1]: '1' to read expiry with PEXPIRETIME, else PTTL + TIME.
  */
-export const FAST_DIGEST_SCRIPT = `${KEY_LIST}
+const DIGEST_FUNCTION = `
 local small = tonumber(ARGV[2])
 local function enc(s) return #s .. ':' .. s end
-local out = {}
-for i = first, #keys do
-  local k = keys[i]
+local function digest(k)
   local d = redis.call('DUMP', k)
-  if not d then
-    out[#out + 1] = '-'
-  else
-    local rdbType = string.byte(d, 1)
-    if rdbType == 4 or rdbType == 2 then
-      local n
-      if rdbType == 4 then n = redis.call('HLEN', k) else n = redis.call('SCARD', k) end
-      if n <= small then
-        local parts = {}
-        if rdbType == 4 then
-          local a = redis.call('HGETALL', k)
-          for j = 1, #a, 2 do parts[#parts + 1] = enc(a[j]) .. enc(a[j + 1]) end
-        else
-          local a = redis.call('SMEMBERS', k)
-          for j = 1, #a do parts[j] = enc(a[j]) end
-        end
-        table.sort(parts)
-        out[#out + 1] = 'C' .. redis.sha1hex(table.concat(parts)) .. expireAt(k)
-      else
-        local t = 's'
-        if rdbType == 4 then t = 'h' end
-        out[#out + 1] = 'N' .. t .. n .. ':' .. expireAt(k)
-      end
-    else
-      out[#out + 1] = 'D' .. redis.sha1hex(d) .. expireAt(k)
+  if not d then return '-' end
+  local rdbType = string.byte(d, 1)
+  if rdbType == 4 or rdbType == 2 then
+    local n
+    if rdbType == 4 then n = redis.call('HLEN', k) else n = redis.call('SCARD', k) end
+    if n > small then
+      local t = 's'
+      if rdbType == 4 then t = 'h' end
+      return 'N' .. t .. n .. ':' .. expireAt(k)
     end
+    local parts = {}
+    if rdbType == 4 then
+      local a = redis.call('HGETALL', k)
+      for j = 1, #a, 2 do parts[#parts + 1] = enc(a[j]) .. enc(a[j + 1]) end
+    else
+      local a = redis.call('SMEMBERS', k)
+      for j = 1, #a do parts[j] = enc(a[j]) end
+    end
+    table.sort(parts)
+    return 'C' .. redis.sha1hex(table.concat(parts)) .. expireAt(k)
   end
+  return 'D' .. redis.sha1hex(d) .. expireAt(k)
 end
+`;
+
+export const FAST_DIGEST_SCRIPT = `${KEY_LIST}${DIGEST_FUNCTION}
+local out = {}
+for i = first, #keys do out[#out + 1] = digest(keys[i]) end
 return table.concat(out, '\\n')
+`;
+
+/**
+ * One SCAN step and the fast-path lines of the keys it returned, in one call: the forward pass's
+ * source side never sends keys back to the server it read them from. Reply: cursor, keys, lines.
+ * ARGV: expiry flag, small-unordered limit, SCAN cursor, COUNT.
+ */
+export const SCAN_DIGEST_SCRIPT = `${KEY_LIST}${DIGEST_FUNCTION}
+local step = redis.call('SCAN', ARGV[3], 'COUNT', ARGV[4])
+local out = {}
+for i = 1, #step[2] do out[i] = digest(step[2][i]) end
+return {step[1], step[2], table.concat(out, '\\n')}
 `;
 
 /**
@@ -158,6 +168,7 @@ function script(source: string): LuaScript {
 
 export const SCRIPTS = {
   fastDigest: script(FAST_DIGEST_SCRIPT),
+  scanDigest: script(SCAN_DIGEST_SCRIPT),
   contentDigest: script(CONTENT_DIGEST_SCRIPT),
   exists: script(EXISTS_SCRIPT),
 } as const;

@@ -307,18 +307,27 @@ class Check {
             return { unit, scanCursor, ...(shardFirstSlot !== undefined ? { shardFirstSlot } : {}) };
           }
           let keys: Buffer[];
+          let tokens: string[] | undefined;
           if (this.mode === 'sample') {
             keys = await scanned.randomKeys(unit, this.tuning.sampleSize);
             scanCursor = '0';
+          } else if (pass === 'forward' && scanned.lua) {
+            ({
+              keys,
+              tokens,
+              cursor: scanCursor,
+            } = await scanned.scanDigest(unit, scanCursor, this.tuning.batchSize, SMALL_UNORDERED_IN_SCRIPT));
           } else {
-            const step = await scanned.scan(unit, scanCursor, this.tuning.batchSize);
-            keys = step.keys;
-            scanCursor = step.cursor;
+            ({ keys, cursor: scanCursor } = await scanned.scan(unit, scanCursor, this.tuning.batchSize));
           }
           progressed = true;
           for (let i = 0; i < keys.length; i += this.tuning.batchSize) {
-            const batch = dedupe(keys.slice(i, i + this.tuning.batchSize));
-            const work = pass === 'forward' ? this.forwardBatch(batch, db) : this.reverseBatch(batch, db);
+            const [batch, batchTokens] = dedupe(
+              keys.slice(i, i + this.tuning.batchSize),
+              tokens?.slice(i, i + this.tuning.batchSize),
+            );
+            const work =
+              pass === 'forward' ? this.forwardBatch(batch, db, batchTokens) : this.reverseBatch(batch, db);
             work.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
             inflight.push(work);
             if (inflight.length >= this.tuning.concurrency) await inflight.shift();
@@ -333,10 +342,10 @@ class Check {
   }
 
   /** Forward pass: fast digests on both sides, then contents for what they cannot settle. */
-  private async forwardBatch(keys: Buffer[], db: number): Promise<void> {
+  private async forwardBatch(keys: Buffer[], db: number, knownSourceTokens?: string[]): Promise<void> {
     const small = SMALL_UNORDERED_IN_SCRIPT;
     const [sourceTokens, targetTokens] = await Promise.all([
-      this.source.fastDigest(keys, small),
+      knownSourceTokens ?? this.source.fastDigest(keys, small),
       this.target.fastDigest(keys, small),
     ]);
     this.report.keysChecked += keys.length;
@@ -513,15 +522,20 @@ class Check {
   }
 }
 
-function dedupe(keys: Buffer[]): Buffer[] {
-  if (keys.length < 2) return keys;
+/** Drops repeated keys (SCAN may return a key twice), with their tokens when given. */
+function dedupe(keys: Buffer[], tokens?: string[]): [Buffer[], string[] | undefined] {
+  if (keys.length < 2) return [keys, tokens];
   const seen = new Set<string>();
-  return keys.filter((key) => {
+  const kept: number[] = [];
+  keys.forEach((key, i) => {
     const id = key.toString('latin1');
-    if (seen.has(id)) return false;
-    seen.add(id);
-    return true;
+    if (!seen.has(id)) {
+      seen.add(id);
+      kept.push(i);
+    }
   });
+  if (kept.length === keys.length) return [keys, tokens];
+  return [kept.map((i) => keys[i] as Buffer), tokens && kept.map((i) => tokens[i] as string)];
 }
 
 function sleep(ms: number): Promise<void> {
