@@ -61,22 +61,28 @@ export function isProof(token: string): boolean {
   return first === 'D' || first === 'C' || token === MISSING_TOKEN;
 }
 
-/** Whether two hashes (flat field/value lists) or two sets (member lists) hold the same elements. */
-export function sameUnordered(kind: 'h' | 's', a: readonly Buffer[], b: readonly Buffer[]): boolean {
+/**
+ * Whether two hashes (flat field/value lists) or two sets (member lists), decoded as UTF-8, hold
+ * the same elements. `undefined` when either holds U+FFFD: invalid UTF-8 decodes lossily, so
+ * such keys must be compared as bytes.
+ */
+export function sameUnordered(
+  kind: 'h' | 's',
+  a: readonly string[],
+  b: readonly string[],
+): boolean | undefined {
+  if (a.some((s) => s.includes('\uFFFD')) || b.some((s) => s.includes('\uFFFD'))) return undefined;
   if (a.length !== b.length) return false;
   if (kind === 's') {
-    const members = new Set<string>();
-    for (const member of a) members.add(member.toString('latin1'));
+    const members = new Set(a);
     if (members.size !== a.length) return false;
-    return b.every((member) => members.has(member.toString('latin1')));
+    return b.every((member) => members.has(member));
   }
   const fields = new Map<string, string>();
-  for (let i = 0; i + 1 < a.length; i += 2)
-    fields.set((a[i] as Buffer).toString('latin1'), (a[i + 1] as Buffer).toString('latin1'));
+  for (let i = 0; i + 1 < a.length; i += 2) fields.set(a[i] as string, a[i + 1] as string);
   if (fields.size * 2 !== a.length) return false;
   for (let i = 0; i + 1 < b.length; i += 2) {
-    if (fields.get((b[i] as Buffer).toString('latin1')) !== (b[i + 1] as Buffer).toString('latin1'))
-      return false;
+    if (fields.get(b[i] as string) !== b[i + 1]) return false;
   }
   return true;
 }

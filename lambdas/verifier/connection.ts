@@ -378,19 +378,18 @@ export class Endpoint {
     });
   }
 
-  /** Whole contents of hashes (flat field/value list) or sets (members), one pipeline per node. */
-  async unorderedContents(
-    keys: readonly Buffer[],
-    kinds: readonly ('h' | 's')[],
-  ): Promise<(Buffer[] | null)[]> {
+  /**
+   * Whole contents of hashes (flat field/value list) or sets (members), decoded as UTF-8 strings
+   * (cheaper than buffers); the caller must not trust replies containing U+FFFD (invalid UTF-8).
+   */
+  async unorderedContents(keys: readonly Buffer[], kinds: readonly ('h' | 's')[]): Promise<string[][]> {
     return this.guard(
       `HGETALL/SMEMBERS on the ${this.role}`,
       Promise.all(
-        keys.map(async (key, i) => {
-          const client = this.clientForKey(key);
-          const reply = (await client.callBuffer(kinds[i] === 'h' ? 'HGETALL' : 'SMEMBERS', key)) as Buffer[];
-          return reply;
-        }),
+        keys.map(
+          (key, i) =>
+            this.clientForKey(key).call(kinds[i] === 'h' ? 'HGETALL' : 'SMEMBERS', key) as Promise<string[]>,
+        ),
       ),
     );
   }

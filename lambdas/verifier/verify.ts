@@ -71,6 +71,7 @@ const DEFAULT_TUNING: Tuning = {
   fastPath: 'auto',
   expiryCommand: 'auto',
   databases: 16,
+  scanInScript: false,
 };
 
 /** Hashtable hashes and sets up to this size are sorted and digested by the server script. */
@@ -123,6 +124,7 @@ const inputSchema = z.object({
       fastPath: z.enum(['auto', 'lua', 'dump']).optional(),
       expiryCommand: z.enum(['auto', 'pexpiretime', 'pttl']).optional(),
       databases: z.number().int().min(1).max(16_384).optional(),
+      scanInScript: z.boolean().optional(),
     })
     .optional(),
 });
@@ -311,7 +313,7 @@ class Check {
           if (this.mode === 'sample') {
             keys = await scanned.randomKeys(unit, this.tuning.sampleSize);
             scanCursor = '0';
-          } else if (pass === 'forward' && scanned.lua) {
+          } else if (pass === 'forward' && scanned.lua && this.tuning.scanInScript) {
             ({
               keys,
               tokens,
@@ -322,10 +324,12 @@ class Check {
           }
           progressed = true;
           for (let i = 0; i < keys.length; i += this.tuning.batchSize) {
-            const [batch, batchTokens] = dedupe(
-              keys.slice(i, i + this.tuning.batchSize),
-              tokens?.slice(i, i + this.tuning.batchSize),
-            );
+            // One SCAN reply holds no key twice; the reverse pass dedupes anyway, since its
+            // multi-key EXISTS counts repeats.
+            const slice = keys.slice(i, i + this.tuning.batchSize);
+            const sliceTokens = tokens?.slice(i, i + this.tuning.batchSize);
+            const [batch, batchTokens] =
+              pass === 'reverse' ? dedupe(slice, sliceTokens) : [slice, sliceTokens];
             const work =
               pass === 'forward' ? this.forwardBatch(batch, db, batchTokens) : this.reverseBatch(batch, db);
             work.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
@@ -406,7 +410,7 @@ class Check {
       const sameExpiry = s.slice(s.indexOf(':')) === t.slice(t.indexOf(':'));
       const a = sourceContents[j];
       const b = targetContents[j];
-      if (sameExpiry && a && b && sameUnordered(kinds[j] as 'h' | 's', a, b)) {
+      if (sameExpiry && a && b && sameUnordered(kinds[j] as 'h' | 's', a, b) === true) {
         this.report.info.comparedByContents++;
       } else {
         rest.push(keyIndex);

@@ -177,6 +177,21 @@ describe('verifying a target restored from the source snapshot', () => {
     ]);
   });
 
+  it('tells apart binary members that are not valid UTF-8', async () => {
+    pair = await restoredPair(async (client) => {
+      const members = Array.from({ length: 100 }, (_, i) => Buffer.from([0xff, 0xfe, i]));
+      await client.sadd('binary-set', ...members);
+      await client.hset('binary-hash', Object.fromEntries(members.map((m, i) => [`f${i}`, m])));
+    });
+    await pair.tgt.srem('binary-set', Buffer.from([0xff, 0xfe, 7]));
+    await pair.tgt.sadd('binary-set', Buffer.from([0xff, 0xfd, 7]));
+    await pair.tgt.hset('binary-hash', 'f9', Buffer.from([0xfe, 0xff, 9]));
+
+    const result = await verify(input(pair));
+
+    expect(differences(result).value?.sort()).toEqual(['db0:binary-hash', 'db0:binary-set']);
+  });
+
   it('reports a stream whose entries or consumer groups differ', async () => {
     pair = await restoredPair(async (client) => {
       for (const key of ['entries', 'groups']) {
