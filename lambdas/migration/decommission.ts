@@ -95,7 +95,14 @@ export async function checkDecommission(
       `The final snapshot '${plan.finalSnapshotName}' is ${final.SnapshotStatus}.`,
     );
   }
-  checkDeadline(state, 'delete', now, `Deleting '${plan.source.id}'`);
+  // No rollback once the deletion is accepted (it cannot be cancelled): say what stands.
+  checkDeadline(
+    state,
+    'delete',
+    now,
+    `Deleting '${plan.source.id}'`,
+    `there is no rollback: the new group '${plan.target.id}' serves and the records point at it. Check the deletion of '${plan.source.id}' and its final snapshot '${plan.finalSnapshotName}'`,
+  );
   state.progress.sourceDeleted = false;
   return state;
 }

@@ -32,11 +32,17 @@ export function setDeadline(state: MigrationState, wait: string, seconds: number
   state.deadlines[wait] ??= new Date(now + seconds * 1000).toISOString();
 }
 
-export function checkDeadline(state: MigrationState, wait: string, now: number, what: string): void {
+export function checkDeadline(
+  state: MigrationState,
+  wait: string,
+  now: number,
+  what: string,
+  next = 'the workflow rolls back',
+): void {
   const deadline = state.deadlines[wait];
   if (deadline && now > Date.parse(deadline)) {
     throw new WaitDeadlineExceededError(
-      `${what} did not finish by ${deadline}. The wait's limit is set in the input's timeouts; the workflow rolls back.`,
+      `${what} did not finish by ${deadline}. The wait's limit is set in the input's timeouts; ${next}.`,
     );
   }
 }

@@ -4,7 +4,7 @@ import { RollbackFailedError } from '../shared/errors.js';
 import { findGroup, findRecord, findSnapshot, sameHost, tagsOf } from './aws.js';
 import { changesInSync, submitUpserts } from './cutover.js';
 import { releaseSource } from './decommission.js';
-import { TAG_MIGRATION_ID } from './naming.js';
+import { TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
 import { completeStep, dnsProgress, rollbackProgress, startStep } from './progress.js';
 import type { MigrationState } from './state.js';
 
@@ -139,8 +139,14 @@ export async function leftovers(
     }
   };
   const source = await describe(() => findGroup(elasticache, plan.source.id));
+  // A source still claimed refuses the next migration (MigrationInProgressError): say so.
+  const sourceTags = await describe(() => tagsOf(elasticache, plan.source.arn));
+  const claimed =
+    sourceTags !== 'unknown' && sourceTags[TAG_MIGRATION_ID] === plan.migrationId
+      ? ` (still tagged ${TAG_MIGRATION_ID}=${plan.migrationId}: remove the ${TAG_MIGRATION_ID} and ${TAG_ROLE} tags once the rest is cleaned up)`
+      : '';
   lines.push(
-    `- source ${plan.source.id}: ${source === 'unknown' ? 'could not be read' : (source?.Status ?? 'MISSING')}`,
+    `- source ${plan.source.id}: ${source === 'unknown' ? 'could not be read' : (source?.Status ?? 'MISSING')}${claimed}`,
   );
   const target = await describe(() => findGroup(elasticache, plan.target.id));
   lines.push(
