@@ -1,13 +1,13 @@
 /**
- * Starts the sandbox by hand: `npm run sandbox -- --fixture FILE [--port N] [--time-scale X]`.
- * Prints the environment variables that point the AWS SDK (and the AWS CLI v2) at it, then
- * serves until Ctrl-C or SIGTERM. Bad arguments and bad fixtures exit 2 with a message.
+ * Starts the sandbox by hand: `npm run sandbox -- --fixture FILE [--port N] [--time-scale X]
+ * [--data-plane redis]`. Prints the environment variables that point the AWS SDK (and the AWS CLI
+ * v2) at it, then serves until Ctrl-C or SIGTERM. Bad arguments and bad fixtures exit 2 with a message.
  */
 import { parseArgs } from 'node:util';
 import type { Fixture } from './fixture.js';
 import { FixtureError, loadFixtureFile, type Sandbox, startSandbox } from './index.js';
 
-const USAGE = `Usage: npm run sandbox -- --fixture FILE [--port N] [--time-scale X]
+const USAGE = `Usage: npm run sandbox -- --fixture FILE [--port N] [--time-scale X] [--data-plane redis]
 
 Starts the local AWS sandbox (ElastiCache, Route 53, KMS, Secrets Manager) seeded from a fleet
 fixture and prints the environment variables that point the AWS SDK and the AWS CLI v2 at it.
@@ -17,6 +17,9 @@ Options:
   --port N           port on 127.0.0.1 (default 0: a free port)
   --time-scale X     multiplies realistic durations, overriding the fixture's timeScale
                      (1 = real pace, 0.01 = a 6-minute create takes 3.6 s, 0 = instant)
+  --data-plane KIND  null (default: groups hold no data) or redis (every node is a real
+                     redis-server on its own loopback address; endpoint names and hosted zones
+                     are served as DNS on 127.0.0.1, TLS certificates come from one CA)
   -h, --help         show this help`;
 
 /** A problem with what the user asked for: exit status 2, no stack trace. */
@@ -28,10 +31,17 @@ interface CliOptions {
   fixture: string;
   port: number;
   timeScale?: number;
+  dataPlane: 'null' | 'redis';
 }
 
 function parseOptions(argv: string[]): CliOptions | 'help' {
-  let values: { fixture?: string; port?: string; 'time-scale'?: string; help?: boolean };
+  let values: {
+    fixture?: string;
+    port?: string;
+    'time-scale'?: string;
+    'data-plane'?: string;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -39,6 +49,7 @@ function parseOptions(argv: string[]): CliOptions | 'help' {
         fixture: { type: 'string', short: 'f' },
         port: { type: 'string', short: 'p' },
         'time-scale': { type: 'string' },
+        'data-plane': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -60,7 +71,11 @@ function parseOptions(argv: string[]): CliOptions | 'help' {
       throw new UsageError(`--time-scale expects a number >= 0, got '${values['time-scale']}'.`);
     }
   }
-  return { fixture: values.fixture, port, timeScale };
+  const dataPlane = values['data-plane'] ?? 'null';
+  if (dataPlane !== 'null' && dataPlane !== 'redis') {
+    throw new UsageError(`--data-plane expects null or redis, got '${dataPlane}'.`);
+  }
+  return { fixture: values.fixture, port, timeScale, dataPlane };
 }
 
 /** Quotes a value for POSIX shells when it holds anything but safe characters. */
@@ -100,6 +115,25 @@ function exportLines(sandbox: Sandbox): string[] {
   return Object.entries(env).map(([name, value]) => `export ${name}=${shellQuote(value)}`);
 }
 
+/** With the Redis data plane: where names resolve and which CA the nodes' certificates chain to. */
+function dataPlaneLines(sandbox: Sandbox): string[] {
+  const lines: string[] = [];
+  if (sandbox.dnsServer) {
+    const [host, port] = sandbox.dnsServer.split(':');
+    lines.push(
+      `# DNS (hosted zones and endpoint names) on ${sandbox.dnsServer}, e.g. dig @${host} -p ${port} <name>`,
+      `export SANDBOX_DNS_SERVER=${shellQuote(sandbox.dnsServer)}`,
+    );
+  }
+  if (sandbox.tlsCa) {
+    lines.push(
+      '# CA of every node certificate (TLS groups), e.g. redis-cli --tls --cacert "$SANDBOX_TLS_CA_FILE"',
+      `export SANDBOX_TLS_CA_FILE=${shellQuote(sandbox.tlsCa.certFile)}`,
+    );
+  }
+  return lines;
+}
+
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
   if (options === 'help') {
@@ -109,7 +143,12 @@ async function main(argv: string[]): Promise<number> {
   const fixture = loadFixtureFile(options.fixture);
   let sandbox: Sandbox;
   try {
-    sandbox = await startSandbox({ fixture, port: options.port, timeScale: options.timeScale });
+    sandbox = await startSandbox({
+      fixture,
+      port: options.port,
+      timeScale: options.timeScale,
+      dataPlane: options.dataPlane,
+    });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
@@ -123,6 +162,7 @@ async function main(argv: string[]): Promise<number> {
     `# AWS sandbox on ${sandbox.endpoint}, fixture ${options.fixture}, time scale ${options.timeScale ?? fixture.timeScale}`,
     `# Seeded: ${summary(fixture)}.`,
     ...exportLines(sandbox),
+    ...dataPlaneLines(sandbox),
     '# The AWS SDKs and the AWS CLI v2 honour AWS_ENDPOINT_URL (CLI v1 needs --endpoint-url), e.g.:',
     '#   aws elasticache describe-replication-groups',
     '# Ctrl-C to stop.',

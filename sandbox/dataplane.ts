@@ -15,7 +15,22 @@ export interface GroupLayout {
   /** One entry per shard: node ids, the primary first. */
   shards: { nodeGroupId: string; slots?: string; nodeIds: string[] }[];
   transitEncryption: boolean;
+  /** With `transitEncryption`: `required` (TLS only, the default) or `preferred` (TLS and plaintext). */
+  transitEncryptionMode?: 'preferred' | 'required';
   authToken?: string;
+  /** Encrypted at rest: its snapshots are stored encrypted even without a KMS key of their own. */
+  atRestEncryption?: boolean;
+  /** The group's endpoint and node host names, for the TLS server certificates. */
+  hostNames?: string[];
+}
+
+/**
+ * Envelope encryption of snapshot data keys under a KMS key, as KMS does it for services
+ * (implemented by the sandbox's KmsStore). Both refuse, by throwing, a key that is not Enabled.
+ */
+export interface DataKeyCipher {
+  encryptDataKey(keyArn: string, dataKey: Buffer): Buffer;
+  decryptDataKey(keyArn: string, encrypted: Buffer): Buffer;
 }
 
 /** Opaque handle to snapshot data held by the data plane. */
@@ -26,19 +41,31 @@ export interface SnapshotData {
 }
 
 export interface DataPlane {
-  /** Starts the group's nodes, optionally loading a snapshot. Resolves with each node's address. */
-  createGroup(layout: GroupLayout, from?: SnapshotData): Promise<Record<string, NodeAddress>>;
-  /** Takes a snapshot of one node per shard (`nodeIds` maps node group id → node id). */
+  /**
+   * Starts the group's nodes, optionally loading a snapshot (decrypted with `keys` when it is
+   * encrypted under a KMS key). Resolves with each node's address.
+   */
+  createGroup(
+    layout: GroupLayout,
+    from?: SnapshotData,
+    keys?: DataKeyCipher,
+  ): Promise<Record<string, NodeAddress>>;
+  /**
+   * Takes a snapshot of one node per shard (`nodeIds` maps node group id → node id), encrypted
+   * under `kmsKeyArn` (through `keys`) when given.
+   */
   snapshot(
     groupId: string,
     nodeIds: Record<string, string>,
-    options: { kmsKeyArn?: string },
+    options: { kmsKeyArn?: string; keys?: DataKeyCipher },
   ): Promise<SnapshotData>;
   deleteSnapshot(snapshot: SnapshotData): Promise<void>;
   deleteGroup(groupId: string): Promise<void>;
   /** Drops every group and snapshot (the sandbox is being re-seeded). */
   reset(): Promise<void>;
   close(): Promise<void>;
+  /** The CA that signs the nodes' TLS certificates (PEM and file), when the data plane serves TLS. */
+  readonly tlsCa?: { readonly certPem: string; readonly certFile: string };
 }
 
 /** The data plane without data: nodes have addresses but nothing listens on them. */

@@ -1,7 +1,9 @@
 import { Clock } from './clock.js';
 import { type DataPlane, NullDataPlane } from './dataplane.js';
+import { SandboxDnsServer } from './dns.js';
 import { FaultInjector, type FaultSpec } from './faults.js';
 import { type Fixture, type FixtureInput, parseFixture } from './fixture.js';
+import { RedisDataPlane } from './redis/dataplane.js';
 import { SandboxServer } from './server.js';
 import { ElastiCacheStore, elastiCacheService } from './services/elasticache/service.js';
 import { KmsStore, kmsService } from './services/kms.js';
@@ -20,7 +22,17 @@ export interface SandboxOptions {
   port?: number;
   /** Overrides the fixture's timeScale. */
   timeScale?: number;
-  dataPlane?: DataPlane;
+  /**
+   * Where group data lives: `'null'` (the default: nodes have no data and nothing listens),
+   * `'redis'` (a real redis-server per node, see sandbox/redis/dataplane.ts) or an instance.
+   * The sandbox closes it on `stop()`.
+   */
+  dataPlane?: DataPlane | 'null' | 'redis';
+  /**
+   * Serve the hosted zones and the endpoint host names as DNS on 127.0.0.1 (UDP and TCP).
+   * @default true with a Redis data plane, false otherwise
+   */
+  dns?: boolean;
 }
 
 /** The simulated account: every store, seeded from one fixture. */
@@ -43,6 +55,10 @@ export interface Sandbox extends SandboxWorld {
   /** Environment variables that point the AWS SDK (and the AWS CLI) at this sandbox. */
   env: Record<string, string>;
   server: SandboxServer;
+  /** `127.0.0.1:PORT` of the DNS server (for `Resolver.setServers`), when `dns` is on. */
+  dnsServer?: string;
+  /** PEM and file of the CA that signs every node's TLS certificate, with a Redis data plane. */
+  tlsCa?: { readonly certPem: string; readonly certFile: string };
   injectFaults(...faults: FaultSpec[]): void;
   /** Replaces the whole account with a freshly seeded one, on the same endpoint. */
   reset(fixture?: FixtureInput | Fixture): Promise<void>;
@@ -92,27 +108,48 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
 
 /** Starts a local AWS (ElastiCache, Route 53, KMS, Secrets Manager, SNS) seeded from a fixture. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const dataPlane = options.dataPlane ?? new NullDataPlane();
+  const dataPlane: DataPlane =
+    options.dataPlane === 'redis'
+      ? await RedisDataPlane.start()
+      : options.dataPlane === 'null' || options.dataPlane === undefined
+        ? new NullDataPlane()
+        : options.dataPlane;
   const seed = (input?: FixtureInput | Fixture) => {
     const fixture = parseFixture(input ?? {});
     return buildWorld(fixture, options.timeScale ?? fixture.timeScale, dataPlane);
   };
-  const first = await seed(options.fixture);
-  const server = new SandboxServer(first.services);
-  const endpoint = await server.listen(options.port ?? 0);
+  let world: SandboxWorld;
+  let dns: SandboxDnsServer | undefined;
+  let server: SandboxServer;
+  let endpoint: string;
+  try {
+    const first = await seed(options.fixture);
+    world = first.world;
+    // The DNS server reads the current world at query time (reset replaces it).
+    if (options.dns ?? dataPlane instanceof RedisDataPlane) dns = await SandboxDnsServer.start(() => world);
+    server = new SandboxServer(first.services);
+    endpoint = await server.listen(options.port ?? 0);
+  } catch (error) {
+    // Nodes already started for the fixture must not outlive a failed start.
+    await dns?.close();
+    await dataPlane.close();
+    throw error;
+  }
   const sandbox: Sandbox = {
-    ...first.world,
+    ...world,
     endpoint,
     env: {
       AWS_ENDPOINT_URL: endpoint,
-      AWS_REGION: first.world.region,
-      AWS_DEFAULT_REGION: first.world.region,
+      AWS_REGION: world.region,
+      AWS_DEFAULT_REGION: world.region,
       AWS_ACCESS_KEY_ID: 'sandbox',
       AWS_SECRET_ACCESS_KEY: 'sandbox',
       // The sandbox is not a real AWS account: never let a request fall through to one.
       AWS_EC2_METADATA_DISABLED: 'true',
     },
     server,
+    ...(dns ? { dnsServer: dns.address } : {}),
+    ...(dataPlane.tlsCa ? { tlsCa: dataPlane.tlsCa } : {}),
     injectFaults(...faults) {
       sandbox.faults.add(...faults);
     },
@@ -120,10 +157,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       await dataPlane.reset();
       const next = await seed(fixture);
       Object.assign(sandbox, next.world);
+      world = next.world;
       server.setServices(next.services);
     },
     async stop() {
       await server.close();
+      await dns?.close();
       await dataPlane.close();
     },
   };

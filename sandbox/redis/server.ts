@@ -52,13 +52,36 @@ export interface RedisServerOptions {
   readonly redisServerBin?: string;
   /** How long to wait for the server to answer PING. @default 20000 */
   readonly readyTimeoutMs?: number;
+  /**
+   * Address to listen on (any of 127.0.0.0/8 works on Linux without setup); outgoing replication
+   * and cluster-bus connections leave from it too. @default '127.0.0.1'
+   */
+  readonly bind?: string;
+  /**
+   * A fixed client port (the TLS port when TLS is on) instead of an ephemeral one. When it is
+   * taken, startRedisServer fails at once with {@link PortTakenError}: the caller picks another
+   * address or port.
+   */
+  readonly port?: number;
+  /** A fixed cluster bus port, when `clusterEnabled`. @default an ephemeral port */
+  readonly busPort?: number;
+  /**
+   * With `tls`, also serve plaintext on this port (TLS and plaintext side by side, as
+   * ElastiCache's `preferred` transit encryption mode does on one port).
+   */
+  readonly plaintextPort?: number;
+  /** Further DNS names for the server certificate, when TLS is on (the `bind` address is added as an IP). */
+  readonly tlsNames?: readonly string[];
 }
 
 /** A running redis-server. Stop it with {@link RedisServer.stop}. */
 export interface RedisServer {
-  readonly host: '127.0.0.1';
+  /** The address it listens on: 127.0.0.1 unless `bind` said otherwise. */
+  readonly host: string;
   /** The port clients connect to (the TLS port when TLS is on). */
   readonly port: number;
+  /** The plaintext port served beside TLS, when `plaintextPort` was given. */
+  readonly plaintextPort?: number;
   /** Cluster bus port, when `clusterEnabled`. */
   readonly busPort?: number;
   readonly tls: boolean;
@@ -168,13 +191,15 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       return await startOnce(options);
     } catch (error) {
       lastError = error;
-      if (!(error instanceof PortTakenError)) throw error;
+      // A fixed port stays taken: retrying it is the caller's choice.
+      if (!(error instanceof PortTakenError) || options.port !== undefined) throw error;
     }
   }
   throw lastError;
 }
 
-class PortTakenError extends Error {
+/** The server could not listen: its address and port (or bus port) were taken meanwhile. */
+export class PortTakenError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'PortTakenError';
@@ -193,11 +218,12 @@ async function startOnce(options: RedisServerOptions): Promise<RedisServer> {
 }
 
 async function launch(options: RedisServerOptions, dir: string): Promise<RedisServer> {
-  const port = await findFreePort();
-  const busPort = options.clusterEnabled ? await findFreePort() : undefined;
+  const host = options.bind ?? '127.0.0.1';
+  const port = options.port ?? (await findFreePort());
+  const busPort = options.clusterEnabled ? (options.busPort ?? (await findFreePort())) : undefined;
   let ca: CertificateAuthority | undefined;
   const lines: string[] = [
-    'bind 127.0.0.1',
+    `bind ${host}`,
     `dir ${quote(dir)}`,
     'dbfilename dump.rdb',
     'save ""',
@@ -211,9 +237,12 @@ async function launch(options: RedisServerOptions, dir: string): Promise<RedisSe
   ];
   if (options.tls) {
     ca = options.tls === true ? await generateCertificateAuthority(join(dir, 'ca')) : options.tls;
-    const cert = await issueServerCertificate(ca, join(dir, 'tls'));
+    const cert = await issueServerCertificate(ca, join(dir, 'tls'), {
+      dns: options.tlsNames ?? [],
+      ip: host === '127.0.0.1' ? [] : [host],
+    });
     lines.push(
-      'port 0',
+      `port ${options.plaintextPort ?? 0}`,
       `tls-port ${port}`,
       `tls-cert-file ${quote(cert.certFile)}`,
       `tls-key-file ${quote(cert.keyFile)}`,
@@ -225,6 +254,7 @@ async function launch(options: RedisServerOptions, dir: string): Promise<RedisSe
   } else {
     lines.push(`port ${port}`);
   }
+  if (options.bind !== undefined) lines.push(`bind-source-addr ${host}`);
   if (options.requirepass !== undefined) lines.push(`requirepass ${quote(options.requirepass)}`);
   if (options.clusterEnabled) {
     lines.push(
@@ -258,7 +288,7 @@ async function launch(options: RedisServerOptions, dir: string): Promise<RedisSe
 
   const tls = options.tls !== undefined && options.tls !== false;
   const connectionOptions = (extra: RedisOptions = {}): RedisOptions => ({
-    host: '127.0.0.1',
+    host,
     port,
     ...(options.requirepass !== undefined ? { password: options.requirepass } : {}),
     ...(tls && ca ? { tls: { ca: ca.certPem, servername: SANDBOX_TLS_SERVERNAME } } : {}),
@@ -350,8 +380,9 @@ async function launch(options: RedisServerOptions, dir: string): Promise<RedisSe
   };
 
   const server: RedisServer = {
-    host: '127.0.0.1',
+    host,
     port,
+    ...(tls && options.plaintextPort !== undefined ? { plaintextPort: options.plaintextPort } : {}),
     ...(busPort !== undefined ? { busPort } : {}),
     tls,
     ...(ca ? { caPem: ca.certPem, certificateAuthority: ca } : {}),

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -61,11 +62,21 @@ export async function generateCertificateAuthority(dir: string): Promise<Certifi
   return { certFile, keyFile, certPem: await readFile(certFile, 'utf8') };
 }
 
-/** Issues a server (and client, for replication and the cluster bus) certificate in `dir`. */
+/**
+ * Issues a server (and client, for replication and the cluster bus) certificate in `dir`, for
+ * 127.0.0.1 and localhost plus the exact names and addresses in `altNames`.
+ */
 export async function issueServerCertificate(
   ca: CertificateAuthority,
   dir: string,
+  altNames: { readonly dns?: readonly string[]; readonly ip?: readonly string[] } = {},
 ): Promise<ServerCertificate> {
+  const subjectAltNames = [
+    'IP:127.0.0.1',
+    `DNS:${SANDBOX_TLS_SERVERNAME}`,
+    ...(altNames.ip ?? []).map((ip) => `IP:${ip}`),
+    ...(altNames.dns ?? []).map((name) => `DNS:${name}`),
+  ];
   await mkdir(dir, { recursive: true });
   const keyFile = join(dir, 'server.key');
   const csrFile = join(dir, 'server.csr');
@@ -77,7 +88,7 @@ export async function issueServerCertificate(
       'basicConstraints=CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
       'extendedKeyUsage=serverAuth,clientAuth',
-      `subjectAltName=IP:127.0.0.1,DNS:${SANDBOX_TLS_SERVERNAME}`,
+      `subjectAltName=${subjectAltNames.join(',')}`,
       '',
     ].join('\n'),
   );
@@ -104,7 +115,10 @@ export async function issueServerCertificate(
     ca.certFile,
     '-CAkey',
     ca.keyFile,
-    '-CAcreateserial',
+    // A random serial per certificate: `-CAcreateserial` keeps a counter file next to the CA,
+    // which certificates signed in parallel with one CA (a group's nodes) race on.
+    '-set_serial',
+    `0x${randomBytes(16).toString('hex')}`,
     '-out',
     certFile,
     '-days',

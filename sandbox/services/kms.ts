@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import * as kmsModel from '@aws-sdk/client-kms';
 import { AwsFault, missing } from '../protocol/errors.js';
 import { jsonProtocol } from '../protocol/json.js';
@@ -22,11 +22,32 @@ export interface KmsGrant {
   operations: string[];
 }
 
+/**
+ * A KMS refusal to use a key, named after KMS's own exceptions (`DisabledException`,
+ * `KMSInvalidStateException`, `NotFoundException`).
+ */
+export class KmsKeyUnusableError extends Error {
+  constructor(
+    readonly code:
+      | 'DisabledException'
+      | 'KMSInvalidStateException'
+      | 'NotFoundException'
+      | 'InvalidCiphertextException',
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'KmsKeyUnusableError';
+  }
+}
+
 /** Keys, aliases and grants. ElastiCache consults it to accept or fail encrypted resources. */
 export class KmsStore {
   readonly keys = new Map<string, KmsKey>();
   readonly aliases = new Map<string, string>();
   readonly grants: KmsGrant[] = [];
+  /** Each key's secret material (256 random bits), kept apart from what DescribeKey shows. */
+  private readonly material = new Map<string, Buffer>();
 
   constructor(private readonly ctx: SandboxContext) {}
 
@@ -49,6 +70,7 @@ export class KmsStore {
       created: new Date(this.ctx.clock.now()),
     };
     this.keys.set(id, key);
+    this.material.set(id, randomBytes(32));
     for (const alias of options.aliases ?? []) this.aliases.set(alias, id);
     return key;
   }
@@ -65,6 +87,52 @@ export class KmsStore {
     else if (keyArn?.[1]) id = keyArn[1];
     else if (ref.startsWith('alias/')) id = this.aliases.get(ref) ?? '';
     return this.keys.get(id);
+  }
+
+  /**
+   * Encrypts a data key under the key's material (AES-256-GCM, the key ARN as associated data),
+   * as the sandbox's data plane does for encrypted snapshots: envelope encryption, the way
+   * services use GenerateDataKey. Refuses a key that is not Enabled.
+   */
+  encryptDataKey(keyRef: string, dataKey: Buffer): Buffer {
+    const key = this.usableKey(keyRef);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.material.get(key.id)!, iv);
+    cipher.setAAD(Buffer.from(key.arn));
+    const body = Buffer.concat([cipher.update(dataKey), cipher.final()]);
+    return Buffer.concat([iv, cipher.getAuthTag(), body]);
+  }
+
+  /** Decrypts what {@link encryptDataKey} returned; refuses a key that is not Enabled. */
+  decryptDataKey(keyRef: string, encrypted: Buffer): Buffer {
+    const key = this.usableKey(keyRef);
+    const decipher = createDecipheriv('aes-256-gcm', this.material.get(key.id)!, encrypted.subarray(0, 12));
+    decipher.setAAD(Buffer.from(key.arn));
+    decipher.setAuthTag(encrypted.subarray(12, 28));
+    try {
+      return Buffer.concat([decipher.update(encrypted.subarray(28)), decipher.final()]);
+    } catch (error) {
+      throw new KmsKeyUnusableError(
+        'InvalidCiphertextException',
+        `The data key was not encrypted under ${key.arn}.`,
+        { cause: error },
+      );
+    }
+  }
+
+  private usableKey(ref: string): KmsKey {
+    const key = this.resolve(ref);
+    if (!key) throw new KmsKeyUnusableError('NotFoundException', `KMS key ${ref} does not exist.`);
+    if (key.state === 'Disabled')
+      throw new KmsKeyUnusableError('DisabledException', `${key.arn} is disabled.`);
+    if (key.state !== 'Enabled')
+      throw new KmsKeyUnusableError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+    if (key.spec !== 'SYMMETRIC_DEFAULT')
+      throw new KmsKeyUnusableError(
+        'KMSInvalidStateException',
+        `${key.arn} is a ${key.spec} key, not a symmetric encryption key.`,
+      );
+    return key;
   }
 
   /** Resolves or throws KMS's NotFoundException. */

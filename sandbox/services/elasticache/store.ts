@@ -310,11 +310,52 @@ export class ElastiCacheStore {
           nodeIds: s.members.map((m) => m.id),
         })),
         transitEncryption: group.transit,
+        transitEncryptionMode: group.transit ? group.transitMode : undefined,
         authToken: group.authToken,
+        atRestEncryption: group.atRest,
+        hostNames: this.hostNames(group),
       },
       from,
+      this.kms,
     );
     for (const shard of group.shards) for (const m of shard.members) m.address = addresses[m.id];
+  }
+
+  /** Every endpoint host name of a group (those Describe* show), then each node's. */
+  hostNames(group: Group): string[] {
+    const kinds = group.clusterEnabled ? (['configuration'] as const) : (['primary', 'reader'] as const);
+    return [
+      ...kinds.map((kind) => this.endpointHost(group, kind)),
+      ...group.shards.flatMap((s) => s.members.map((m) => this.endpointHost(group, { node: m.id }))),
+    ];
+  }
+
+  /**
+   * The node addresses a DNS server answers for one of this account's endpoint host names:
+   * primary endpoint → the primary, reader endpoint → the replicas (the primary when there are
+   * none), configuration endpoint → every shard's primary, node endpoint → that node. Undefined
+   * when the name is no endpoint of an existing group; empty while its nodes have no address.
+   */
+  endpointAddresses(hostName: string): string[] | undefined {
+    this.tick();
+    const name = hostName.toLowerCase().replace(/\.$/, '');
+    const addresses = (members: Member[]) =>
+      members.map((m) => m.address?.host ?? '').filter((host) => host !== '');
+    for (const group of this.groups.values()) {
+      const members = group.shards.flatMap((s) => s.members);
+      const primaries = members.filter((m) => m.role === 'primary');
+      const replicas = members.filter((m) => m.role === 'replica');
+      if (group.clusterEnabled) {
+        if (name === this.endpointHost(group, 'configuration')) return addresses(primaries);
+      } else {
+        if (name === this.endpointHost(group, 'primary')) return addresses(primaries);
+        if (name === this.endpointHost(group, 'reader'))
+          return addresses(replicas.length > 0 ? replicas : primaries);
+      }
+      const node = members.find((m) => name === this.endpointHost(group, { node: m.id }));
+      if (node) return addresses([node]);
+    }
+    return undefined;
   }
 
   // ---------------------------------------------------------------- life cycles
@@ -516,7 +557,7 @@ export class ElastiCacheStore {
         snapshot.data = await this.dataPlane.snapshot(
           group.id,
           Object.fromEntries(sources.map(({ shard, member }) => [shard.id, member.id])),
-          { kmsKeyArn: options.kmsKeyArn },
+          { kmsKeyArn: options.kmsKeyArn, keys: this.kms },
         );
       },
     );
