@@ -33,6 +33,12 @@ export async function requestApproval(
     '',
     'Approve:',
     `  aws stepfunctions send-task-success --task-output '{"approved":true}' --task-token '${event.taskToken}'`,
+    ...(event.gate === 'beforeDeleteSource'
+      ? [
+          '',
+          'Rejecting moves clients back to the source and deletes the new group: writes that reached the new group since the cutover are not copied back.',
+        ]
+      : []),
     'Reject (the migration rolls back):',
     `  aws stepfunctions send-task-failure --error ApprovalRejectedError --cause 'rejected by <you>' --task-token '${event.taskToken}'`,
   ];

@@ -46,6 +46,19 @@ export async function rollbackStep(
     );
   }
 
+  // Never roll back onto a source that is going away: then the new group holds the only live
+  // copy of the data, so it keeps serving and the operator decides (runbooks/failures.md).
+  const source = await findGroup(elasticache, plan.source.id);
+  if (!source || source.Status === 'deleting') {
+    throw new RollbackFailedError(
+      await leftovers(
+        state,
+        { elasticache, route53 },
+        `the source '${plan.source.id}' is ${source ? 'being deleted' : 'gone'}, so nothing is rolled back: the new group keeps the data and the records stay on it`,
+      ),
+    );
+  }
+
   const dns = dnsProgress(state);
   const dnsTouched = state.rollbackScope?.dns === true || dns.flipped === true || dns.ttlLowered === true;
   if (dnsTouched && !rb.dnsRestored && plan.dns.length > 0) {
