@@ -68,12 +68,25 @@ export interface DataPlane {
   readonly tlsCa?: { readonly certPem: string; readonly certFile: string };
 }
 
-/** The data plane without data: nodes have addresses but nothing listens on them. */
+/**
+ * The data plane without data: every node gets its own loopback address (so DNS answers for the
+ * endpoints, as with real nodes), but nothing listens there. Fast control-plane tests use it.
+ */
 export class NullDataPlane implements DataPlane {
+  private next = 1;
+
   async createGroup(layout: GroupLayout): Promise<Record<string, NodeAddress>> {
     const addresses: Record<string, NodeAddress> = {};
-    for (const shard of layout.shards)
-      for (const id of shard.nodeIds) addresses[id] = { host: '', port: layout.port };
+    for (const shard of layout.shards) {
+      for (const id of shard.nodeIds) {
+        const n = this.next++;
+        // 127.32.0.0/11: apart from the Redis data plane's 127.64.0.0/10; nothing binds here.
+        addresses[id] = {
+          host: `127.${32 + ((n >> 16) & 31)}.${(n >> 8) & 255}.${n & 255}`,
+          port: layout.port,
+        };
+      }
+    }
     return addresses;
   }
   async snapshot(groupId: string): Promise<SnapshotData> {
