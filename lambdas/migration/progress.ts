@@ -19,12 +19,14 @@ export function startStep(state: MigrationState, step: string, now: number): voi
   state.steps[step] ??= { startedAt: new Date(now).toISOString() };
 }
 
-export function completeStep(state: MigrationState, step: string, now: number): void {
-  startStep(state, step, now);
+/** Records when a step finished: now, which is later than the `now` its call started with. */
+export function completeStep(state: MigrationState, step: string, startedNow: number): void {
+  startStep(state, step, startedNow);
   const timing = state.steps[step]!;
   if (timing.completedAt) return;
-  timing.completedAt = new Date(now).toISOString();
-  timing.seconds = Math.max(0, (now - Date.parse(timing.startedAt)) / 1000);
+  const end = Math.max(startedNow, Date.now());
+  timing.completedAt = new Date(end).toISOString();
+  timing.seconds = Math.max(0, (end - Date.parse(timing.startedAt)) / 1000);
 }
 
 /** Sets a wait's deadline once; later calls keep it, so retries do not extend the wait. */

@@ -232,7 +232,10 @@ async function launch(options: RedisServerOptions, dir: string): Promise<RedisSe
     `logfile ${quote(join(dir, 'redis.log'))}`,
     `databases ${options.databases ?? 16}`,
     'protected-mode no',
-    'repl-diskless-sync-delay 0',
+    // Disk-based full sync: with diskless sync (the 7.0 default) and no delay, the second of two
+    // replicas connecting at once reported its link up but got the stream only seconds later
+    // (offset 0 meanwhile), so a snapshot of it was empty. test/sandbox/redis-replication.test.ts
+    'repl-diskless-sync no',
     `enable-debug-command ${options.enableDebugCommand ? 'local' : 'no'}`,
   ];
   if (options.tls) {
