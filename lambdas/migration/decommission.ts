@@ -189,7 +189,12 @@ function summarize(state: MigrationState, endpoints: Record<string, string>): Mi
     })),
     intermediateSnapshot: { name: plan.snapshotName, deleted: state.progress.snapshotCleaned === true },
     dataVerification: report
-      ? { mode: report.mode, keysChecked: report.keysChecked, targetKeysScanned: report.targetKeysScanned, counts: report.counts }
+      ? {
+          mode: report.mode,
+          keysChecked: report.keysChecked,
+          targetKeysScanned: report.targetKeysScanned,
+          counts: report.counts,
+        }
       : undefined,
     stepSeconds: Object.fromEntries(Object.entries(state.steps).map(([k, v]) => [k, v.seconds ?? 0])),
     warnings,
