@@ -13,6 +13,7 @@ import {
   type ResourceRecordSet,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
+import { TAG_MIGRATION_ID } from './naming.js';
 
 /** Small reads shared by the steps. `undefined` means "does not exist". */
 export async function findGroup(
@@ -53,6 +54,15 @@ export async function describeMember(
 export async function tagsOf(client: ElastiCacheClient, arn: string): Promise<Record<string, string>> {
   const out = await client.send(new ListTagsForResourceCommand({ ResourceName: arn }));
   return Object.fromEntries((out.TagList ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+}
+
+/** True when the resource carries this migration's id tag (so this migration may change it). */
+export async function belongsTo(
+  client: ElastiCacheClient,
+  arn: string,
+  migrationId: string,
+): Promise<boolean> {
+  return (await tagsOf(client, arn))[TAG_MIGRATION_ID] === migrationId;
 }
 
 export function memberIds(group: ReplicationGroup): string[] {

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
 import { SourceDeletionFailedError, SourceDeletionRefusedError } from '../shared/errors.js';
-import { endpointOf, findGroup, findRecord, findSnapshot, sameHost, tagsOf } from './aws.js';
+import { belongsTo, endpointOf, findGroup, findRecord, findSnapshot, sameHost } from './aws.js';
 import { TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
 import {
   checkDeadline,
@@ -51,8 +51,8 @@ export async function startDecommission(
       throw refuse(`CNAME ${record.recordName} points at '${value ?? 'nothing'}', not at the new group`);
     }
   }
-  const tags = await tagsOf(elasticache, source.ARN!);
-  if (tags[TAG_MIGRATION_ID] !== plan.migrationId) throw refuse('it is not claimed by this migration');
+  if (!(await belongsTo(elasticache, source.ARN!, plan.migrationId)))
+    throw refuse('it is not claimed by this migration');
   const existingFinal = await findSnapshot(elasticache, plan.finalSnapshotName);
   if (existingFinal) {
     throw new SourceDeletionFailedError(
@@ -145,8 +145,7 @@ export async function releaseSource(
   const plan = requirePlan(state);
   const source = await findGroup(elasticache, plan.source.id);
   if (!source || source.Status === 'deleting') return;
-  const tags = await tagsOf(elasticache, source.ARN!);
-  if (tags[TAG_MIGRATION_ID] !== plan.migrationId) return;
+  if (!(await belongsTo(elasticache, source.ARN!, plan.migrationId))) return;
   await elasticache.send(
     new RemoveTagsFromResourceCommand({ ResourceName: source.ARN!, TagKeys: [TAG_MIGRATION_ID, TAG_ROLE] }),
   );

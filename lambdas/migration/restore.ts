@@ -1,8 +1,7 @@
 import { CreateReplicationGroupCommand } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
 import { TargetCreateFailedError, TargetIdTakenError } from '../shared/errors.js';
-import { findGroup, tagsOf } from './aws.js';
-import { TAG_MIGRATION_ID } from './naming.js';
+import { belongsTo, findGroup } from './aws.js';
 import {
   checkDeadline,
   clearDeadline,
@@ -90,8 +89,7 @@ async function requireOwnTarget(
   id: string,
   migrationId: string,
 ) {
-  const tags = await tagsOf(elasticache, arn);
-  if (tags[TAG_MIGRATION_ID] !== migrationId) {
+  if (!(await belongsTo(elasticache, arn, migrationId))) {
     throw new TargetIdTakenError(`Replication group '${id}' exists but was not created by this migration.`);
   }
 }

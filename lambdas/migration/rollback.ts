@@ -1,7 +1,7 @@
 import { DeleteReplicationGroupCommand, DeleteSnapshotCommand } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
 import { RollbackFailedError } from '../shared/errors.js';
-import { findGroup, findRecord, findSnapshot, sameHost, tagsOf } from './aws.js';
+import { belongsTo, findGroup, findRecord, findSnapshot, sameHost, tagsOf } from './aws.js';
 import { changesInSync, submitUpserts } from './cutover.js';
 import { releaseSource } from './decommission.js';
 import { TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
@@ -98,7 +98,7 @@ export async function rollbackStep(
     } else {
       const ours =
         target.Status === 'available'
-          ? (await tagsOf(elasticache, target.ARN!))[TAG_MIGRATION_ID] === plan.migrationId
+          ? await belongsTo(elasticache, target.ARN!, plan.migrationId)
           : state.progress.targetCreated === true;
       if (!ours) {
         rb.targetDeleted = true; // not created by this migration: never ours to delete
@@ -115,7 +115,7 @@ export async function rollbackStep(
       : await findSnapshot(elasticache, plan.snapshotName);
     if (!snapshot) {
       rb.snapshotDeleted = true;
-    } else if ((await tagsOf(elasticache, snapshot.ARN!))[TAG_MIGRATION_ID] !== plan.migrationId) {
+    } else if (!(await belongsTo(elasticache, snapshot.ARN!, plan.migrationId))) {
       rb.snapshotDeleted = true;
     } else if (snapshot.SnapshotStatus === 'available' || snapshot.SnapshotStatus === 'failed') {
       await elasticache.send(new DeleteSnapshotCommand({ SnapshotName: plan.snapshotName }));

@@ -1,7 +1,7 @@
 import { AddTagsToResourceCommand, CreateSnapshotCommand } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
 import { SnapshotFailedError, SnapshotNameConflictError } from '../shared/errors.js';
-import { findSnapshot, tagsOf } from './aws.js';
+import { belongsTo, findSnapshot } from './aws.js';
 import { TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
 import {
   checkDeadline,
@@ -74,8 +74,7 @@ async function requireOwnSnapshot(
   name: string,
   migrationId: string,
 ) {
-  const tags = await tagsOf(elasticache, arn);
-  if (tags[TAG_MIGRATION_ID] !== migrationId) {
+  if (!(await belongsTo(elasticache, arn, migrationId))) {
     throw new SnapshotNameConflictError(
       `A snapshot named '${name}' already exists and does not belong to this migration. Delete or rename it, then start again.`,
     );

@@ -61,19 +61,30 @@ export function queryProtocol(options: {
       });
       return { status: 200, headers: { 'content-type': 'text/xml' }, body: String(serializer.flush()) };
     },
-    error(fault, requestId): ProtocolResponse {
-      const wire = wireError(schemas, fault);
-      const error = new XmlNode('Error')
-        .c(XmlNode.of('Type', wire.type))
-        .c(XmlNode.of('Code', wire.code))
-        .c(XmlNode.of('Message', fault.message));
-      const body = new XmlNode('ErrorResponse')
-        .a('xmlns', options.xmlNamespace)
-        .c(error)
-        .c(XmlNode.of('RequestId', requestId));
-      return { status: wire.status, headers: { 'content-type': 'text/xml' }, body: body.toString() };
-    },
+    error: (fault, requestId) => xmlErrorResponse(schemas, options.xmlNamespace, fault, requestId),
   };
+}
+
+/**
+ * The XML error both awsQuery and restXml services return:
+ * `<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>`.
+ */
+export function xmlErrorResponse(
+  schemas: ServiceSchemas,
+  xmlNamespace: string,
+  fault: AwsFault,
+  requestId: string,
+): ProtocolResponse {
+  const wire = wireError(schemas, fault);
+  const error = new XmlNode('Error')
+    .c(XmlNode.of('Type', wire.type))
+    .c(XmlNode.of('Code', wire.code))
+    .c(XmlNode.of('Message', fault.message));
+  const body = new XmlNode('ErrorResponse')
+    .a('xmlns', xmlNamespace)
+    .c(error)
+    .c(XmlNode.of('RequestId', requestId));
+  return { status: wire.status, headers: { 'content-type': 'text/xml' }, body: body.toString() };
 }
 
 const responseMetadata: StaticStructureSchema = [3, 'sandbox', 'ResponseMetadata', 0, ['RequestId'], [0]];

@@ -1,8 +1,7 @@
 import { XmlShapeDeserializer, XmlShapeSerializer } from '@aws-sdk/core/protocols';
-import { XmlNode } from '@aws-sdk/xml-builder';
 import type { StaticOperationSchema } from '@smithy/types';
 import { AwsFault } from './errors.js';
-import { wireError } from './query.js';
+import { xmlErrorResponse } from './query.js';
 import { coerceScalar, inputSchema, operationTraits, outputSchema, type ServiceSchemas } from './schema.js';
 import type { ProtocolRequest, ProtocolResponse, WireHandler } from './types.js';
 
@@ -93,18 +92,7 @@ export function restXmlProtocol(options: {
       serializer.write(ns, bodyValue);
       return { status: route.status, headers, body: String(serializer.flush()) };
     },
-    error(fault, requestId): ProtocolResponse {
-      const wire = wireError(options.schemas, fault);
-      const error = new XmlNode('Error')
-        .c(XmlNode.of('Type', wire.type))
-        .c(XmlNode.of('Code', wire.code))
-        .c(XmlNode.of('Message', fault.message));
-      const body = new XmlNode('ErrorResponse')
-        .a('xmlns', options.xmlNamespace)
-        .c(error)
-        .c(XmlNode.of('RequestId', requestId));
-      return { status: wire.status, headers: { 'content-type': 'text/xml' }, body: body.toString() };
-    },
+    error: (fault, requestId) => xmlErrorResponse(options.schemas, options.xmlNamespace, fault, requestId),
   };
 }
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 const lock = JSON.parse(
   readFileSync(fileURLToPath(new URL('../../package-lock.json', import.meta.url)), 'utf8'),
 ) as {
-  packages: Record<string, { version?: string }>;
+  packages: Record<string, { version?: string; optionalDependencies?: Record<string, string> }>;
 };
 
 function versionsOf(name: string): string[] {
