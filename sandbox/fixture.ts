@@ -125,7 +125,9 @@ export const fixtureSchema = z
     kms: z.strictObject({ keys: z.array(keyFixture).default([]) }).default({ keys: [] }),
     secretsManager: z.strictObject({ secrets: z.array(secretFixture).default([]) }).default({ secrets: [] }),
     sns: z
-      .strictObject({ topics: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'expected an SNS topic name')).default([]) })
+      .strictObject({
+        topics: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'expected an SNS topic name')).default([]),
+      })
       .default({ topics: [] }),
     faults: z.array(faultSchema).default([]),
   })

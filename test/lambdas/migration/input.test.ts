@@ -62,7 +62,7 @@ describe('the execution input', () => {
 
 describe('resource names', () => {
   it('derives valid ElastiCache ids (≤ 40 characters, no trailing or double hyphen) from any source id', () => {
-    const long = 'a'.repeat(39) + 'b';
+    const long = `${'a'.repeat(39)}b`;
     const shortId = shortIdOf('execution-1');
     for (const name of [
       derivedTargetId(long),
