@@ -96,10 +96,14 @@ export async function rollbackStep(
     ) {
       return state; // being deleted, or still creating/modifying: it can be deleted once it settles
     } else {
-      const ours =
-        target.Status === 'available'
-          ? await belongsTo(elasticache, target.ARN!, plan.migrationId)
-          : state.progress.targetCreated === true;
+      // Ownership by tag; a create-failed group's tags may not be readable, and then the
+      // migration's own record of having created it decides.
+      const ours = await belongsTo(elasticache, target.ARN!, plan.migrationId).catch((error: Error) => {
+        if (target.Status === 'create-failed' && error.name === 'InvalidReplicationGroupStateFault') {
+          return state.progress.targetCreated === true;
+        }
+        throw error;
+      });
       if (!ours) {
         rb.targetDeleted = true; // not created by this migration: never ours to delete
       } else {

@@ -9,6 +9,7 @@ import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import aslValidator from 'asl-validator';
 import { App, Stack } from 'aws-cdk-lib';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { placeholdersIn, substitute } from '../../infra/lib/asl.js';
 import { MigratorFunction } from '../../infra/lib/constructs/migrator-function.js';
@@ -67,20 +68,33 @@ describe('the deployed migration definition', () => {
     expect(definitionString).toContain('"Error": "RollbackFailedError"');
   });
 
-  it('runs one migration on the local engine against the sandbox', async () => {
-    const sandbox = await startSandbox({ fixture: loadFixtureFile('sandbox/fixtures/example.yaml') });
+  it('runs one migration on the local engine against the sandbox, data check included', async () => {
+    // Real redis-server nodes and DNS, so every state of the deployed definition runs for real.
+    const sandbox = await startSandbox({
+      fixture: loadFixtureFile('sandbox/fixtures/example.yaml'),
+      dataPlane: 'redis',
+      timeScale: 0.0005,
+    });
     try {
-      configureLocalEnvironment(sandbox);
+      configureLocalEnvironment(sandbox, { DNS_SERVERS: sandbox.dnsServer!, VERIFY_TIME_BUDGET_MS: '5000' });
+      const primary = sandbox.elasticache.groups.get('orders-cache')!.shards[0]!.members[0]!.address!;
+      const writer = new Redis(primary);
+      await writer.mset('order:1', 'paid', 'order:2', 'shipped');
+      await writer.quit();
       const result = await runMigration({
         definition: resolvedDefinition,
         functions: await loadHandlers(),
-        input: { sourceReplicationGroupId: 'orders-cache' },
+        input: { sourceReplicationGroupId: 'orders-cache', writesFrozen: true },
         executionName: 'deployed-definition-test',
         waitMs: 10,
         retryMs: 10,
       });
       expect(result.error, result.cause).toBeUndefined();
       expect(result.status).toBe('SUCCEEDED');
+      expect(result.output).toMatchObject({
+        dataVerification: { keysChecked: 2 },
+        source: { deleted: true },
+      });
     } finally {
       await sandbox.stop();
     }
