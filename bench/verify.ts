@@ -324,6 +324,8 @@ async function runVerifier(
     mode: 'full',
     timeBudgetMs: 600_000,
     revealKeyNames: true,
+    // For tuning experiments: BENCH_VERIFIER_TUNING='{"batchSize":2000}' (defaults otherwise).
+    ...(process.env.BENCH_VERIFIER_TUNING ? { tuning: JSON.parse(process.env.BENCH_VERIFIER_TUNING) } : {}),
   });
   if (!result.done) throw new Error('the verifier did not finish within its time budget');
   return {

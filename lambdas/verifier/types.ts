@@ -51,7 +51,7 @@ export type VerifierMode = 'full' | 'sample';
 export interface VerifierTuning {
   /** SCAN COUNT and fast-path batch size. @default 1000 */
   readonly batchSize?: number;
-  /** Batches in flight at once (pipelining depth). @default 4 */
+  /** Batches in flight at once (pipelining depth). @default 8 (npm run bench:verify: 8 beat 4 and 16) */
   readonly concurrency?: number;
   /** Further observations of a key still different after the content re-check. @default 2 */
   readonly recheckRounds?: number;

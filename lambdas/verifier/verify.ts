@@ -60,7 +60,7 @@ type Tuning = Required<VerifierTuning>;
 
 const DEFAULT_TUNING: Tuning = {
   batchSize: 1000,
-  concurrency: 4,
+  concurrency: 8,
   recheckRounds: 2,
   recheckIntervalMs: 500,
   chunkSize: 1000,
