@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { migrationInputJsonSchema, parseMigrationInput } from '../../../lambdas/migration/input.js';
+import { parseMigrationInput } from '../../../lambdas/migration/input.js';
+import { migrationInputJsonSchema } from '../../../lambdas/migration/input-json-schema.js';
 import {
   derivedTargetId,
   finalSnapshotName,
