@@ -1,8 +1,14 @@
 import { DescribeReplicationGroupsCommand, ListTagsForResourceCommand } from '@aws-sdk/client-elasticache';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MigrationState } from '../../lambdas/migration/state.js';
-import { localFunctionArn } from '../../sandbox/workflow.js';
-import { fleet, startWorkflowBed, type WorkflowBed, ZONE_ID } from '../support/workflow.js';
+import {
+  callStep,
+  fleet,
+  pollStep,
+  startWorkflowBed,
+  type WorkflowBed,
+  ZONE_ID,
+} from '../support/workflow.js';
 
 let bed: WorkflowBed;
 beforeAll(async () => {
@@ -11,18 +17,16 @@ beforeAll(async () => {
 afterAll(() => bed.stop());
 beforeEach(() => bed.sandbox.reset(fleet()));
 
+const call = (fn: string, event: unknown) => callStep(bed, fn, event);
+const until = (fn: string, action: string, state: MigrationState, done: (s: MigrationState) => boolean) =>
+  pollStep(bed, fn, action, state, done);
+
 const input = {
   sourceReplicationGroupId: 'orders',
   dnsRecords: [
     { hostedZoneId: ZONE_ID, recordName: 'orders.example.internal', endpoint: 'primary', lowerTtlTo: 30 },
   ],
 };
-
-function call(fn: string, event: unknown): Promise<MigrationState> {
-  const handler = bed.handlers[localFunctionArn(fn)];
-  if (!handler) throw new Error(`no handler ${fn}`);
-  return handler(JSON.parse(JSON.stringify(event))) as Promise<MigrationState>;
-}
 
 /** What an operator would look at: groups, snapshots, the CNAME, the source's tags. */
 async function world() {
@@ -68,21 +72,6 @@ async function twice(
   } finally {
     bed.sandbox.clock.resume();
   }
-}
-
-async function until(
-  fn: string,
-  action: string,
-  state: MigrationState,
-  done: (s: MigrationState) => boolean,
-) {
-  let current = state;
-  for (let i = 0; i < 400 && !done(current); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    current = await call(fn, { action, state: current });
-  }
-  expect(done(current)).toBe(true);
-  return current;
 }
 
 describe('every step, run twice in a row on the same input, reaches the same state', () => {

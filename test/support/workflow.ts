@@ -4,6 +4,7 @@ import {
   ElastiCacheClient,
 } from '@aws-sdk/client-elasticache';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import type { MigrationState } from '../../lambdas/migration/state.js';
 import { type FixtureInput, type Sandbox, startSandbox } from '../../sandbox/index.js';
 import type { LambdaHandler } from '../../sandbox/stepfunctions.js';
 import {
@@ -11,6 +12,7 @@ import {
   LOCAL_APPROVAL_TOPIC,
   LOCAL_KMS_ALIAS,
   loadHandlers,
+  localFunctionArn,
   type MigrationRunOptions,
   runMigration,
 } from '../../sandbox/workflow.js';
@@ -168,4 +170,28 @@ export async function startWorkflowBed(fixture: FixtureInput = fleet()): Promise
     },
     stop: () => sandbox.stop(),
   };
+}
+
+/** Calls one step handler directly, as Lambda would (the event JSON round-tripped). */
+export function callStep(bed: WorkflowBed, fn: string, event: unknown): Promise<MigrationState> {
+  const handler = bed.handlers[localFunctionArn(fn)];
+  if (!handler) throw new Error(`no handler ${fn}`);
+  return handler(JSON.parse(JSON.stringify(event))) as Promise<MigrationState>;
+}
+
+/** Polls a step's action, as the state machine's wait loop does, until `done` (or 400 polls). */
+export async function pollStep(
+  bed: WorkflowBed,
+  fn: string,
+  action: string,
+  state: MigrationState,
+  done: (s: MigrationState) => boolean,
+): Promise<MigrationState> {
+  let current = state;
+  for (let i = 0; i < 400 && !done(current); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    current = await callStep(bed, fn, { action, state: current });
+  }
+  if (!done(current)) throw new Error(`${fn}:${action} did not finish in 400 polls`);
+  return current;
 }

@@ -45,12 +45,7 @@ export class CacheEncryptionKey extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
       policy: new PolicyDocument({
         statements: [
-          new PolicyStatement({
-            sid: 'RootAccess',
-            principals: [new AccountRootPrincipal()],
-            actions: ['kms:*'],
-            resources: ['*'],
-          }),
+          rootAccess(),
           new PolicyStatement({
             sid: 'AllowElastiCache',
             principals: [new ServicePrincipal('elasticache.amazonaws.com')],
@@ -97,12 +92,7 @@ export class NotificationKey extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
       policy: new PolicyDocument({
         statements: [
-          new PolicyStatement({
-            sid: 'RootAccess',
-            principals: [new AccountRootPrincipal()],
-            actions: ['kms:*'],
-            resources: ['*'],
-          }),
+          rootAccess(),
           new PolicyStatement({
             sid: 'AllowNotificationServices',
             principals: [
@@ -117,4 +107,14 @@ export class NotificationKey extends Construct {
       }),
     });
   }
+}
+
+/** The account root may administer the key (the seed article's first statement; IAM then decides). */
+function rootAccess(): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'RootAccess',
+    principals: [new AccountRootPrincipal()],
+    actions: ['kms:*'],
+    resources: ['*'],
+  });
 }

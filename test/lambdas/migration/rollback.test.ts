@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MigrationState } from '../../../lambdas/migration/state.js';
-import { localFunctionArn } from '../../../sandbox/workflow.js';
-import { fleet, startWorkflowBed, type WorkflowBed, ZONE_ID } from '../../support/workflow.js';
+import {
+  callStep,
+  fleet,
+  pollStep,
+  startWorkflowBed,
+  type WorkflowBed,
+  ZONE_ID,
+} from '../../support/workflow.js';
 
 let bed: WorkflowBed;
 beforeAll(async () => {
@@ -10,22 +16,9 @@ beforeAll(async () => {
 afterAll(() => bed.stop());
 beforeEach(() => bed.sandbox.reset(fleet()));
 
-const call = (fn: string, event: unknown) =>
-  bed.handlers[localFunctionArn(fn)]!(JSON.parse(JSON.stringify(event))) as Promise<MigrationState>;
-
-async function until(
-  fn: string,
-  action: string,
-  state: MigrationState,
-  done: (s: MigrationState) => boolean,
-) {
-  let current = state;
-  for (let i = 0; i < 400 && !done(current); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    current = await call(fn, { action, state: current });
-  }
-  return current;
-}
+const call = (fn: string, event: unknown) => callStep(bed, fn, event);
+const until = (fn: string, action: string, state: MigrationState, done: (s: MigrationState) => boolean) =>
+  pollStep(bed, fn, action, state, done);
 
 describe('the rollback', () => {
   it('never sends clients back to, or deletes the new group for, a source that is being deleted', async () => {
