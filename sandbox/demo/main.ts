@@ -182,6 +182,9 @@ async function main(): Promise<number> {
       VERIFY_TIME_BUDGET_MS: '5000',
     });
     const handlers = await loadHandlers();
+    // The application reaches the cache through its own CNAME, which ElastiCache certificates do
+    // not cover (they name *.cache.amazonaws.com; aws-notes, "Client behaviour at cutover"), so
+    // like such clients in AWS it checks the certificate chain (the sandbox CA) but not the name.
     const redisOptions: RedisOptions = options.tlsAuth
       ? {
           password: AUTH_TOKEN,
