@@ -4,6 +4,7 @@ import type { MigrationState } from '../../lambdas/migration/state.js';
 import {
   callStep,
   fleet,
+  migrateThroughFlip,
   pollStep,
   startWorkflowBed,
   type WorkflowBed,
@@ -109,15 +110,7 @@ describe('every step, run twice in a row on the same input, reaches the same sta
   });
 
   it('for every pass of the rollback after a flip', async () => {
-    let state = await call('preflight', { input, migrationId: 'twice-2' });
-    state = await call('snapshot', { action: 'start', state });
-    state = await until('snapshot', 'check', state, (s) => s.progress.snapshotReady === true);
-    state = await call('restore', { action: 'start', state });
-    state = await until('restore', 'check', state, (s) => s.progress.targetReady === true);
-    state = await call('verify-target', { action: 'verify', state });
-    state = await call('cutover', { action: 'prepare', state });
-    state = await until('cutover', 'check-change', state, (s) => s.progress.dns?.changeInSync === true);
-    state = await call('cutover', { action: 'flip', state });
+    const state = await migrateThroughFlip(bed, input, 'twice-2');
     const original = state.plan!.dns[0]!.originalValue;
     expect(await bed.cname('orders.example.internal.')).not.toBe(original);
 

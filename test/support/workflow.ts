@@ -195,3 +195,24 @@ export async function pollStep(
   if (!done(current)) throw new Error(`${fn}:${action} did not finish in 400 polls`);
   return current;
 }
+
+/**
+ * Drives one migration through its steps, as the state machine does, up to a flipped and
+ * INSYNC DNS change: the state a late failure starts its rollback from.
+ */
+export async function migrateThroughFlip(
+  bed: WorkflowBed,
+  input: unknown,
+  migrationId: string,
+): Promise<MigrationState> {
+  let state = await callStep(bed, 'preflight', { input, migrationId });
+  state = await callStep(bed, 'snapshot', { action: 'start', state });
+  state = await pollStep(bed, 'snapshot', 'check', state, (s) => s.progress.snapshotReady === true);
+  state = await callStep(bed, 'restore', { action: 'start', state });
+  state = await pollStep(bed, 'restore', 'check', state, (s) => s.progress.targetReady === true);
+  state = await callStep(bed, 'verify-target', { action: 'verify', state });
+  state = await callStep(bed, 'cutover', { action: 'prepare', state });
+  state = await pollStep(bed, 'cutover', 'check-change', state, (s) => s.progress.dns?.changeInSync === true);
+  state = await callStep(bed, 'cutover', { action: 'flip', state });
+  return pollStep(bed, 'cutover', 'check-change', state, (s) => s.progress.dns?.changeInSync === true);
+}
