@@ -54,8 +54,52 @@ const RDB_TYPE_SET = 2;
 const RDB_TYPE_HASH = 4;
 export type ExpiryCommand = 'pexpiretime' | 'pttl';
 
+/** What {@link Endpoint.batchDigest} returns. */
+export interface BatchDigest {
+  /** Per node: the key indices it answered for (in key order) and their digest. */
+  readonly groups: readonly { readonly indices: readonly number[]; readonly digest: string }[];
+  /** `N` tokens (big hashtable hashes and sets: no proof) by key index. */
+  readonly unproven: ReadonlyMap<number, string>;
+}
+
+/** Packs keys as SCAN_SCRIPT does: a 4-byte big-endian length, then the bytes, per key. */
+export function packKeys(keys: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const key of keys) {
+    const length = Buffer.allocUnsafe(4);
+    length.writeUInt32BE(key.length);
+    parts.push(length, key);
+  }
+  return Buffer.concat(parts);
+}
+
+/** The keys of a packed list; only those at `indices` (in that order) when given. */
+export function unpackKeys(packed: Buffer, indices?: readonly number[]): Buffer[] {
+  const all: Buffer[] = [];
+  for (let offset = 0; offset < packed.length; ) {
+    const length = packed.readUInt32BE(offset);
+    all.push(packed.subarray(offset + 4, offset + 4 + length));
+    offset += 4 + length;
+  }
+  return indices ? indices.map((i) => all[i] as Buffer) : all;
+}
+
+/** Whether two batch digests prove every key equal but their `N` keys (which must match too). */
+export function sameBatchDigest(a: BatchDigest, b: BatchDigest): boolean {
+  if (a.groups.length !== b.groups.length || a.unproven.size !== b.unproven.size) return false;
+  for (const [index, token] of a.unproven)
+    if (b.unproven.get(index)?.charAt(1) !== token.charAt(1)) return false;
+  return a.groups.every((group, g) => {
+    const other = b.groups[g];
+    if (!other || other.digest !== group.digest || other.indices.length !== group.indices.length)
+      return false;
+    return group.indices.every((index, i) => other.indices[i] === index);
+  });
+}
+
 interface Shard {
   readonly firstSlot: number;
+  readonly ranges: readonly (readonly [number, number])[];
   readonly client: Redis;
 }
 
@@ -220,29 +264,37 @@ export class Endpoint {
   }
 
   /**
-   * SCAN step plus fast-path tokens of the keys returned (Lua only): what `scan` then
-   * `fastDigest` give, in one round trip and without sending the keys back.
+   * One SCAN step in a script (Lua only, see SCAN_SCRIPT): the keys come back packed, with their
+   * batch digest when `digest` is set.
    */
-  async scanDigest(
+  async scanPacked(
     unit: number,
     cursor: string,
     count: number,
-    smallUnordered: number,
-  ): Promise<{ cursor: string; keys: Buffer[]; tokens: string[] }> {
+    options: { digest: boolean; smallUnordered: number },
+  ): Promise<{ cursor: string; packed: Buffer; count: number; digest?: BatchDigest }> {
     const expiryFlag = this.expiryCommand === 'pexpiretime' ? '1' : '0';
-    const args = [0, expiryFlag, String(smallUnordered), cursor, String(count)];
-    const reply = (await this.guard(
+    const args = [
+      0,
+      expiryFlag,
+      String(options.smallUnordered),
+      cursor,
+      String(count),
+      options.digest ? '1' : '0',
+    ];
+    const [next, packed, found, reply] = (await this.guard(
       `SCAN on the ${this.role}`,
-      this.evalshaBuffer(this.clientOfUnit(unit), SCRIPTS.scanDigest, args),
-    )) as [Buffer, Buffer[], Buffer];
-    const [next, keys, lines] = reply;
-    const tokens = keys.length === 0 ? [] : lines.toString('latin1').split('\n');
-    if (tokens.length !== keys.length) {
-      throw new VerifierCommandError(
-        `scan script on the ${this.role} returned ${tokens.length} lines for ${keys.length} keys`,
-      );
-    }
-    return { cursor: next.toString(), keys, tokens };
+      this.evalshaBuffer(this.clientOfUnit(unit), SCRIPTS.scan, args),
+    )) as [Buffer, Buffer, number, Buffer];
+    const indices = Array.from({ length: found }, (_, i) => i);
+    return {
+      cursor: next.toString(),
+      packed,
+      count: found,
+      ...(options.digest
+        ? { digest: this.parseBatchDigest([{ indices, reply: reply.toString('latin1') }]) }
+        : {}),
+    };
   }
 
   /** Up to `count` distinct random keys of a unit (sample mode). */
@@ -284,6 +336,26 @@ export class Endpoint {
       else groups.set(client, [i]);
     }
     return groups;
+  }
+
+  /**
+   * The one client holding every key that unit `unit` of `other` can hold (the same database
+   * with cluster mode disabled; with it enabled, the node owning all the slots of that shard),
+   * or undefined when those keys are spread over several nodes here.
+   */
+  soleClientFor(other: Endpoint, unit: number): Redis | undefined {
+    if (!this.slotOwner) return this.seed;
+    const ranges = other.shards[unit]?.ranges;
+    if (!ranges) return undefined;
+    let owner: number | undefined;
+    for (const [start, end] of ranges) {
+      for (let slot = start; slot <= end; slot++) {
+        const index = this.slotOwner[slot] as number;
+        if (owner === undefined) owner = index;
+        else if (index !== owner) return undefined;
+      }
+    }
+    return owner === undefined ? undefined : this.shards[owner]?.client;
   }
 
   /** The client holding one key. */
@@ -379,6 +451,68 @@ export class Endpoint {
   }
 
   /**
+   * Fast path for a whole batch (Lua only, see BATCH_DIGEST_SCRIPT): per node holding some of the
+   * keys, the indices it answered for and their batch digest; and the `N` tokens by key index.
+   * Two sides whose groups have equal indices and digests hold equal keys, except the `N` keys.
+   */
+  async batchDigest(keys: readonly Buffer[], smallUnordered: number): Promise<BatchDigest> {
+    const replies = await Promise.all(
+      [...this.route(keys)].map(async ([client, indices]) => ({
+        indices,
+        reply: await this.batchDigestOn(
+          client,
+          packKeys(indices.map((i) => keys[i] as Buffer)),
+          smallUnordered,
+        ),
+      })),
+    );
+    return this.parseBatchDigest(replies);
+  }
+
+  /** Batch digest of keys already packed, all held by `client` (see {@link soleClientFor}). */
+  async batchDigestPacked(
+    client: Redis,
+    packed: Buffer,
+    count: number,
+    smallUnordered: number,
+  ): Promise<BatchDigest> {
+    const indices = Array.from({ length: count }, (_, i) => i);
+    return this.parseBatchDigest([
+      { indices, reply: await this.batchDigestOn(client, packed, smallUnordered) },
+    ]);
+  }
+
+  private async batchDigestOn(client: Redis, packed: Buffer, smallUnordered: number): Promise<string> {
+    const expiryFlag = this.expiryCommand === 'pexpiretime' ? '1' : '0';
+    return this.guard(
+      `script on the ${this.role}`,
+      this.evalsha(client, SCRIPTS.batchDigest, [0, expiryFlag, String(smallUnordered), packed]),
+    );
+  }
+
+  private parseBatchDigest(replies: readonly { indices: number[]; reply: string }[]): BatchDigest {
+    const groups: BatchDigest['groups'][number][] = [];
+    const unproven = new Map<number, string>();
+    for (const { indices, reply } of replies) {
+      const lines = reply.split('\n');
+      const digest = lines.pop() as string;
+      for (const line of lines) {
+        const space = line.indexOf(' ');
+        const local = Number(line.slice(0, space));
+        const keyIndex = indices[local];
+        if (keyIndex === undefined) {
+          throw new VerifierCommandError(
+            `batch script on the ${this.role} named key #${local} of ${indices.length}`,
+          );
+        }
+        unproven.set(keyIndex, line.slice(space + 1));
+      }
+      groups.push({ indices, digest });
+    }
+    return { groups, unproven };
+  }
+
+  /**
    * Whole contents of hashes (flat field/value list) or sets (members), decoded as UTF-8 strings
    * (cheaper than buffers); the caller must not trust replies containing U+FFFD (invalid UTF-8).
    */
@@ -399,21 +533,22 @@ export class Endpoint {
     return this.runLineScript(SCRIPTS.contentDigest, keys, String(limit));
   }
 
-  /** Whether each key exists (reverse pass). */
+  /** Indices of the packed keys that do not exist, all held by `client` (Lua only). */
+  async absentPacked(client: Redis, packed: Buffer): Promise<number[]> {
+    const multiKey = this.spec.clusterMode ? '0' : '1';
+    const reply = await this.guard(
+      `EXISTS on the ${this.role}`,
+      this.evalsha(client, SCRIPTS.existsPacked, [0, packed, multiKey]),
+    );
+    return reply === '' ? [] : reply.split(',').map(Number);
+  }
+
+  /** Whether each key exists (reverse pass without Lua). */
   async exists(keys: readonly Buffer[]): Promise<boolean[]> {
     if (!this.spec.clusterMode) {
       // One multi-key EXISTS answers the common case (every key present) in one cheap command.
       const present = await this.guard(`EXISTS on the ${this.role}`, this.seed.exists(...keys));
       if (present === keys.length) return keys.map(() => true);
-    }
-    if (this.lua && this.spec.clusterMode) {
-      const result = new Array<boolean>(keys.length).fill(false);
-      for (const { indices, reply } of await this.runScriptPerNode(SCRIPTS.exists, keys, '')) {
-        indices.forEach((keyIndex, j) => {
-          result[keyIndex] = reply.charAt(j) === '1';
-        });
-      }
-      return result;
     }
     const replies = await this.guard(
       `EXISTS on the ${this.role}`,
@@ -509,7 +644,11 @@ async function discoverShards(
   for (const node of nodes) {
     const seedOptions = seed.options;
     const isSeed = seedOptions.host === node.host && seedOptions.port === node.port;
-    shards.push({ firstSlot: node.firstSlot, client: isSeed ? seed : await connect(node) });
+    shards.push({
+      firstSlot: node.firstSlot,
+      ranges: node.ranges,
+      client: isSeed ? seed : await connect(node),
+    });
   }
   return { shards, slotOwner };
 }

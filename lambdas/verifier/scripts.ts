@@ -26,22 +26,22 @@ end
 `;
 
 /**
- * The fast path. Per key one line:
+ * What the fast path knows of one key, as `tag, body, expiry`:
  * - `-`: the key does not exist;
- * - `D` + SHA-1 of the DUMP payload + absolute expiry (ms, -1 none): equal lines prove equal keys;
- * - `C` + SHA-1 of the sorted contents + expiry, for hashtable-encoded hashes and sets of at most
- *   ARGV[2] elements, whose DUMP bytes depend on insertion history (aws-notes): equal lines prove
- *   equal keys too;
- * - `N` + `h` or `s` + element count + `:` + expiry, for bigger hashtable hashes and sets: no proof,
- *   the Lambda compares those by contents (cheaper there than sorting in the server).
+ * - `D`, the DUMP payload, absolute expiry (ms, -1 none): equal payloads prove equal keys;
+ * - `C`, SHA-1 of the sorted contents, expiry: hashtable-encoded hashes and sets of at most
+ *   ARGV[2] elements, whose DUMP bytes depend on insertion history and the process's hash seed
+ *   (aws-notes): equal digests prove equal keys too;
+ * - `N`, `h` or `s` + element count, expiry: bigger hashtable hashes and sets, no proof; the
+ *   Lambda compares those by contents (cheaper there than sorting in the server).
  * The encoding is read from the DUMP payload's first byte (RDB type 4 = hash, 2 = set, both
- * hashtable-encoded): no extra command. Lines are joined by newlines: one bulk reply per batch.
+ * hashtable-encoded): no extra command.
  * ARGV[1]: '1' to read expiry with PEXPIRETIME, else PTTL + TIME.
  */
-const DIGEST_FUNCTION = `
+const INSPECT_FUNCTION = `
 local small = tonumber(ARGV[2])
 local function enc(s) return #s .. ':' .. s end
-local function digest(k)
+local function inspect(k)
   local d = redis.call('DUMP', k)
   if not d then return '-' end
   local rdbType = string.byte(d, 1)
@@ -51,7 +51,7 @@ local function digest(k)
     if n > small then
       local t = 's'
       if rdbType == 4 then t = 'h' end
-      return 'N' .. t .. n .. ':' .. expireAt(k)
+      return 'N', t .. n, expireAt(k)
     end
     local parts = {}
     if rdbType == 4 then
@@ -62,28 +62,127 @@ local function digest(k)
       for j = 1, #a do parts[j] = enc(a[j]) end
     end
     table.sort(parts)
-    return 'C' .. redis.sha1hex(table.concat(parts)) .. expireAt(k)
+    return 'C', redis.sha1hex(table.concat(parts)), expireAt(k)
   end
-  return 'D' .. redis.sha1hex(d) .. expireAt(k)
+  return 'D', d, expireAt(k)
 end
 `;
 
-export const FAST_DIGEST_SCRIPT = `${KEY_LIST}${DIGEST_FUNCTION}
+/**
+ * Per-key tokens, one line each (joined by newlines: one bulk reply per batch):
+ * `-`; `D` + SHA-1 of the DUMP payload + expiry; `C` + content digest + expiry; `N` + `h`/`s` +
+ * element count + `:` + expiry. Equal `D`/`C`/`-` lines prove equal keys.
+ */
+const TOKEN_FUNCTION = `${INSPECT_FUNCTION}
+local function digest(k)
+  local tag, body, expiry = inspect(k)
+  if tag == '-' then return '-' end
+  if tag == 'D' then return 'D' .. redis.sha1hex(body) .. expiry end
+  if tag == 'C' then return 'C' .. body .. expiry end
+  return 'N' .. body .. ':' .. expiry
+end
+`;
+
+export const FAST_DIGEST_SCRIPT = `${KEY_LIST}${TOKEN_FUNCTION}
 local out = {}
 for i = first, #keys do out[#out + 1] = digest(keys[i]) end
 return table.concat(out, '\\n')
 `;
 
 /**
- * One SCAN step and the fast-path lines of the keys it returned, in one call: the forward pass's
- * source side never sends keys back to the server it read them from. Reply: cursor, keys, lines.
- * ARGV: expiry flag, small-unordered limit, SCAN cursor, COUNT.
+ * Key lists travel packed: each key as a 4-byte big-endian length and its bytes, all in one
+ * argument or one bulk reply. A batch of a thousand keys is then one buffer that the Lambda
+ * passes from one server to the other without decoding it (the SCAN reply of the source goes
+ * as is to the target), instead of a thousand arguments it must decode and encode again.
+ * `struct` is one of the libraries every Redis OSS and Valkey engine gives scripts.
  */
-export const SCAN_DIGEST_SCRIPT = `${KEY_LIST}${DIGEST_FUNCTION}
+const PACKING = `
+local function unpackKeys(s)
+  local keys, n, p, len = {}, 0, 1, #s
+  local byte, sub = string.byte, string.sub
+  while p <= len do
+    local b1, b2, b3, b4 = byte(s, p, p + 3)
+    local l = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+    n = n + 1
+    keys[n] = sub(s, p + 4, p + 3 + l)
+    p = p + 4 + l
+  end
+  return keys
+end
+local function packKeys(keys)
+  local parts, pack = {}, struct.pack
+  for i = 1, #keys do parts[i] = pack('>I4', #keys[i]) .. keys[i] end
+  return table.concat(parts)
+end
+`;
+
+/**
+ * One digest for a whole batch: the SHA-1 of every key's tag, DUMP payload (length-prefixed) or
+ * content digest, and expiry, in key order. Both sides get the same keys in the same order, so
+ * equal batch digests prove every key of the batch equal, except the `N` keys, which the reply
+ * lists apart (`index N<h|s><count>:<expiry>`, index 0-based) for the Lambda to compare by
+ * contents. One SHA-1 per batch instead of one per key, and a reply of a few bytes: this is the
+ * common case, and the per-key tokens (FAST_DIGEST_SCRIPT) are asked for only when a batch
+ * digest differs. Reply: the `N` lines, then the digest, joined by newlines.
+ */
+const BATCH_FUNCTION = `${INSPECT_FUNCTION}
+local function batchDigest(keys)
+  local parts, notes, p = {}, {}, 0
+  for i = 1, #keys do
+    local tag, body, expiry = inspect(keys[i])
+    if tag == 'D' then
+      parts[p + 1] = #body; parts[p + 2] = body; parts[p + 3] = expiry; p = p + 3
+    elseif tag == 'C' then
+      parts[p + 1] = 'C'; parts[p + 2] = body; parts[p + 3] = expiry; p = p + 3
+    elseif tag == 'N' then
+      notes[#notes + 1] = (i - 1) .. ' N' .. body .. ':' .. expiry
+      parts[p + 1] = 'N'; p = p + 1
+    else
+      parts[p + 1] = '-'; p = p + 1
+    end
+  end
+  notes[#notes + 1] = redis.sha1hex(table.concat(parts, '|'))
+  return table.concat(notes, '\\n')
+end
+`;
+
+/** Batch digest of packed keys. ARGV: expiry flag, small-unordered limit, packed keys. */
+export const BATCH_DIGEST_SCRIPT = `${KEY_LIST}${PACKING}${BATCH_FUNCTION}
+return batchDigest(unpackKeys(ARGV[3]))
+`;
+
+/**
+ * One SCAN step, its keys packed, and (when ARGV[5] is '1') their batch digest: the forward
+ * pass's source side reads and digests its keys in one call, and never gets them sent back.
+ * ARGV: expiry flag, small-unordered limit, SCAN cursor, COUNT, digest flag.
+ * Reply: cursor, packed keys, key count, batch digest reply (or '').
+ */
+export const SCAN_SCRIPT = `${KEY_LIST}${PACKING}${BATCH_FUNCTION}
 local step = redis.call('SCAN', ARGV[3], 'COUNT', ARGV[4])
-local out = {}
-for i = 1, #step[2] do out[i] = digest(step[2][i]) end
-return {step[1], step[2], table.concat(out, '\\n')}
+local found = step[2]
+local digest = ''
+if ARGV[5] == '1' then digest = batchDigest(found) end
+return {step[1], packKeys(found), #found, digest}
+`;
+
+/**
+ * The reverse pass's lookup on the source: which of the packed keys (ARGV[1]) do not exist,
+ * as 0-based indices joined by commas ('' when all do). ARGV[2] '1' allows one multi-key
+ * EXISTS per few thousand keys first (keys of many slots: cluster mode disabled only).
+ */
+export const EXISTS_PACKED_SCRIPT = `${PACKING}
+local keys = unpackKeys(ARGV[1])
+local n = #keys
+if ARGV[2] == '1' then
+  local present = 0
+  for i = 1, n, 4000 do present = present + redis.call('EXISTS', unpack(keys, i, math.min(i + 3999, n))) end
+  if present == n then return '' end
+end
+local absent = {}
+for i = 1, n do
+  if redis.call('EXISTS', keys[i]) == 0 then absent[#absent + 1] = i - 1 end
+end
+return table.concat(absent, ',')
 `;
 
 /**
@@ -147,16 +246,6 @@ end
 return table.concat(out, '\\n')
 `;
 
-/** One character per key, '1' when it exists: the reverse pass's lookup on the source. */
-export const EXISTS_SCRIPT = `
-local keys = KEYS
-local first = 1
-if #keys == 0 then keys = ARGV; first = 3 end
-local out = {}
-for i = first, #keys do out[#out + 1] = tostring(redis.call('EXISTS', keys[i])) end
-return table.concat(out)
-`;
-
 export interface LuaScript {
   readonly source: string;
   readonly sha: string;
@@ -168,7 +257,8 @@ function script(source: string): LuaScript {
 
 export const SCRIPTS = {
   fastDigest: script(FAST_DIGEST_SCRIPT),
-  scanDigest: script(SCAN_DIGEST_SCRIPT),
+  batchDigest: script(BATCH_DIGEST_SCRIPT),
+  scan: script(SCAN_SCRIPT),
+  existsPacked: script(EXISTS_PACKED_SCRIPT),
   contentDigest: script(CONTENT_DIGEST_SCRIPT),
-  exists: script(EXISTS_SCRIPT),
 } as const;

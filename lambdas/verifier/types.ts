@@ -83,11 +83,6 @@ export interface VerifierTuning {
    * (older engines; the tolerance is then at least 25 ms). @default 'auto'
    */
   readonly expiryCommand?: 'auto' | 'pexpiretime' | 'pttl';
-  /**
-   * Forward pass: run SCAN inside the source's digest script (one call per batch, keys never sent
-   * back) instead of SCAN then a pipelined digest call (more batches in flight). @default false
-   */
-  readonly scanInScript?: boolean;
   /** Databases 0..n-1 to check when cluster mode is disabled. @default 16 */
   readonly databases?: number;
 }

@@ -23,6 +23,7 @@
  * 6. Resumable: when the time budget runs out the call finishes its re-check rounds and returns a
  *    small cursor (per pass: unit and SCAN cursor; the report so far); no key names travel in it.
  */
+import type { Redis } from 'ioredis';
 // Named imports keep the bundle small (see lambdas/migration/input.ts).
 import {
   array,
@@ -49,7 +50,14 @@ import {
   type Suspect,
   sameUnordered,
 } from './compare.js';
-import { createIoredisClient, Endpoint, type RedisClientFactory } from './connection.js';
+import {
+  type BatchDigest,
+  createIoredisClient,
+  Endpoint,
+  type RedisClientFactory,
+  sameBatchDigest,
+  unpackKeys,
+} from './connection.js';
 import { observeKeys } from './contents.js';
 import { VerifierCursorError, VerifierInputError } from './errors.js';
 import { emptyReport, failingKinds, recordDifference, verdictOf } from './report.js';
@@ -86,7 +94,6 @@ const DEFAULT_TUNING: Tuning = {
   fastPath: 'auto',
   expiryCommand: 'auto',
   databases: 16,
-  scanInScript: false,
 };
 
 /** Hashtable hashes and sets up to this size are sorted and digested by the server script. */
@@ -139,7 +146,6 @@ const inputSchema = z.object({
       fastPath: z.enum(['auto', 'lua', 'dump']).optional(),
       expiryCommand: z.enum(['auto', 'pexpiretime', 'pttl']).optional(),
       databases: z.number().int().min(1).max(16_384).optional(),
-      scanInScript: z.boolean().optional(),
     })
     .optional(),
 });
@@ -261,9 +267,22 @@ interface Endpoints {
 
 type Pass = 'forward' | 'reverse';
 
+/** Keys packed by the scanning side's script, for `peer` (the node of the other side holding them all). */
+interface PackedBatch {
+  readonly packed: Buffer;
+  readonly count: number;
+  readonly peer: Redis;
+  /** The source's batch digest (forward pass, when batch digests are in use). */
+  readonly digest?: BatchDigest | undefined;
+}
+
+/** One unit of work of a pass: keys read by SCAN (or RANDOMKEY), packed or not. */
+type Batch = { readonly keys: Buffer[] } | PackedBatch;
+
 /** One call's worth of work on a check. */
 class Check {
   private readonly suspects = new Map<string, Suspect>();
+  private readonly batchDigests = { tried: 0, differed: 0 };
   private readonly comparison: ComparisonOptions;
   private readonly source: Endpoint;
   private readonly target: Endpoint;
@@ -315,6 +334,10 @@ class Check {
     for (; unit < units; unit++, scanCursor = '0') {
       const db = scanned.dbOfUnit(unit);
       await Promise.all([scanned.selectDb(db), other.selectDb(db)]);
+      // Keys travel packed, server to server through the Lambda, when scripts run on both sides
+      // and one node of `other` holds every key this unit can hold.
+      const peer =
+        this.mode === 'full' && scanned.lua && other.lua ? other.soleClientFor(scanned, unit) : undefined;
       const inflight: Promise<void>[] = [];
       try {
         do {
@@ -323,30 +346,25 @@ class Check {
             const shardFirstSlot = scanned.shardFirstSlot(unit);
             return { unit, scanCursor, ...(shardFirstSlot !== undefined ? { shardFirstSlot } : {}) };
           }
-          let keys: Buffer[];
-          let tokens: string[] | undefined;
+          let batches: Batch[];
           if (this.mode === 'sample') {
-            keys = await scanned.randomKeys(unit, this.tuning.sampleSize);
+            batches = slices(await scanned.randomKeys(unit, this.tuning.sampleSize), this.tuning.batchSize);
             scanCursor = '0';
-          } else if (pass === 'forward' && scanned.lua && this.tuning.scanInScript) {
-            ({
-              keys,
-              tokens,
-              cursor: scanCursor,
-            } = await scanned.scanDigest(unit, scanCursor, this.tuning.batchSize, SMALL_UNORDERED_IN_SCRIPT));
+          } else if (peer) {
+            const step = await scanned.scanPacked(unit, scanCursor, this.tuning.batchSize, {
+              digest: pass === 'forward' && this.useBatchDigests(),
+              smallUnordered: SMALL_UNORDERED_IN_SCRIPT,
+            });
+            scanCursor = step.cursor;
+            batches = step.count === 0 ? [] : [{ ...step, peer }];
           } else {
+            let keys: Buffer[];
             ({ keys, cursor: scanCursor } = await scanned.scan(unit, scanCursor, this.tuning.batchSize));
+            batches = slices(keys, this.tuning.batchSize);
           }
           progressed = true;
-          for (let i = 0; i < keys.length; i += this.tuning.batchSize) {
-            // One SCAN reply holds no key twice; the reverse pass dedupes anyway, since its
-            // multi-key EXISTS counts repeats.
-            const slice = keys.slice(i, i + this.tuning.batchSize);
-            const sliceTokens = tokens?.slice(i, i + this.tuning.batchSize);
-            const [batch, batchTokens] =
-              pass === 'reverse' ? dedupe(slice, sliceTokens) : [slice, sliceTokens];
-            const work =
-              pass === 'forward' ? this.forwardBatch(batch, db, batchTokens) : this.reverseBatch(batch, db);
+          for (const batch of batches) {
+            const work = pass === 'forward' ? this.forwardBatch(batch, db) : this.reverseBatch(batch, db);
             work.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
             inflight.push(work);
             if (inflight.length >= this.tuning.concurrency) await inflight.shift();
@@ -360,11 +378,50 @@ class Check {
     return 'done';
   }
 
-  /** Forward pass: fast digests on both sides, then contents for what they cannot settle. */
-  private async forwardBatch(keys: Buffer[], db: number, knownSourceTokens?: string[]): Promise<void> {
+  /**
+   * Forward pass: one digest per batch on both sides; per-key tokens where those differ; then
+   * contents for what the tokens cannot settle.
+   */
+  private async forwardBatch(batch: Batch, db: number): Promise<void> {
     const small = SMALL_UNORDERED_IN_SCRIPT;
+    let keys = 'keys' in batch ? batch.keys : undefined;
+    const count = keys?.length ?? (batch as PackedBatch).count;
+    if (keys ? this.useBatchDigests() : (batch as PackedBatch).digest !== undefined) {
+      const [sourceDigest, targetDigest] = await Promise.all(
+        'packed' in batch
+          ? [
+              batch.digest as BatchDigest,
+              this.target.batchDigestPacked(batch.peer, batch.packed, count, small),
+            ]
+          : [this.source.batchDigest(batch.keys, small), this.target.batchDigest(batch.keys, small)],
+      );
+      this.batchDigests.tried++;
+      if (sameBatchDigest(sourceDigest, targetDigest)) {
+        this.report.keysChecked += count;
+        if (sourceDigest.unproven.size === 0) return;
+        const indices = [...sourceDigest.unproven.keys()];
+        const sourceTokens: string[] = [];
+        const targetTokens: string[] = [];
+        for (const i of indices) {
+          sourceTokens[i] = sourceDigest.unproven.get(i) as string;
+          targetTokens[i] = targetDigest.unproven.get(i) as string;
+        }
+        keys ??= unpackKeys((batch as PackedBatch).packed);
+        const rest: number[] = [];
+        await this.compareUnordered(keys, indices, sourceTokens, targetTokens, rest);
+        if (rest.length > 0)
+          await this.compareByContents(
+            rest.map((i) => (keys as Buffer[])[i] as Buffer),
+            db,
+            'source',
+          );
+        return;
+      }
+      this.batchDigests.differed++;
+    }
+    keys ??= unpackKeys((batch as PackedBatch).packed);
     const [sourceTokens, targetTokens] = await Promise.all([
-      knownSourceTokens ?? this.source.fastDigest(keys, small),
+      this.source.fastDigest(keys, small),
       this.target.fastDigest(keys, small),
     ]);
     this.report.keysChecked += keys.length;
@@ -392,6 +449,16 @@ class Check {
         'source',
       );
     }
+  }
+
+  /**
+   * Batch digests pay when most batches are equal. When a quarter of them differ (live writes,
+   * expiry read through PTTL on old engines), per-key tokens are asked for at once instead.
+   */
+  private useBatchDigests(): boolean {
+    if (!this.source.lua || !this.target.lua) return false;
+    const { tried, differed } = this.batchDigests;
+    return tried < 8 || differed * 4 < tried;
   }
 
   /**
@@ -452,11 +519,21 @@ class Check {
   }
 
   /** Reverse pass: target keys the source does not have. */
-  private async reverseBatch(keys: Buffer[], db: number): Promise<void> {
+  private async reverseBatch(batch: Batch, db: number): Promise<void> {
     const { reverseSource, reverseTarget } = this.endpoints;
-    const onSource = await reverseSource.exists(keys);
-    this.report.targetKeysScanned += keys.length;
-    const absent = keys.filter((_, i) => !onSource[i]);
+    let absent: Buffer[];
+    if ('packed' in batch) {
+      const indices = await reverseSource.absentPacked(batch.peer, batch.packed);
+      this.report.targetKeysScanned += batch.count;
+      absent = indices.length > 0 ? unpackKeys(batch.packed, indices) : [];
+    } else {
+      // A multi-key EXISTS counts a repeated key twice: repeats (SCAN may return a key again,
+      // though not within one reply) go first.
+      const keys = dedupe(batch.keys);
+      const onSource = await reverseSource.exists(keys);
+      this.report.targetKeysScanned += keys.length;
+      absent = keys.filter((_, i) => !onSource[i]);
+    }
     if (absent.length > 0) await this.compareByContents(absent, db, 'target', reverseSource, reverseTarget);
   }
 
@@ -541,20 +618,24 @@ class Check {
   }
 }
 
-/** Drops repeated keys (SCAN may return a key twice), with their tokens when given. */
-function dedupe(keys: Buffer[], tokens?: string[]): [Buffer[], string[] | undefined] {
-  if (keys.length < 2) return [keys, tokens];
+/** Drops repeated keys. */
+function dedupe(keys: Buffer[]): Buffer[] {
+  if (keys.length < 2) return keys;
   const seen = new Set<string>();
-  const kept: number[] = [];
-  keys.forEach((key, i) => {
+  const kept = keys.filter((key) => {
     const id = key.toString('latin1');
-    if (!seen.has(id)) {
-      seen.add(id);
-      kept.push(i);
-    }
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
   });
-  if (kept.length === keys.length) return [keys, tokens];
-  return [kept.map((i) => keys[i] as Buffer), tokens && kept.map((i) => tokens[i] as string)];
+  return kept.length === keys.length ? keys : kept;
+}
+
+/** Splits keys into batches of at most `size`. */
+function slices(keys: Buffer[], size: number): Batch[] {
+  const batches: Batch[] = [];
+  for (let i = 0; i < keys.length; i += size) batches.push({ keys: keys.slice(i, i + size) });
+  return batches;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -148,6 +148,49 @@ describe('verifying a target restored from the source snapshot', () => {
     expect(differences(result)).toEqual({ extra: ['db0:only-on-target'] });
   });
 
+  it('keeps key names of any bytes and any length intact from one server to the other', async () => {
+    const names = [
+      Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
+      Buffer.from('with\r\nnewlines|and|bars'),
+      Buffer.from([0, 0, 0, 5]),
+      Buffer.alloc(70_000, 'k'),
+      Buffer.from('é🙂'),
+    ];
+    pair = await restoredPair(async (client) => {
+      for (let i = 0; i < 500; i++) await client.set(`plain:${i}`, `v${i}`);
+      for (const [i, name] of names.entries()) await client.set(name, `value ${i}`);
+    });
+    await pair.tgt.del(names[0] as Buffer);
+    await pair.tgt.set(names[1] as Buffer, 'changed');
+    await pair.tgt.set(Buffer.from([0, 0, 0, 6]), 'extra');
+
+    const result = await verify(input(pair, { tuning: { ...TEST_TUNING, batchSize: 50 } }));
+
+    expect(result.report.keysChecked).toBe(505);
+    expect(result.report.targetKeysScanned).toBe(505);
+    // Names that are not printable are reported in hex (shortened).
+    expect(differences(result)).toEqual({
+      missing: [expect.stringMatching(/^db0:hex:000102030405/)],
+      extra: ['db0:hex:00000006'],
+      value: [`db0:hex:${(names[1] as Buffer).toString('hex')}`],
+    });
+  });
+
+  it('finds every difference when every batch differs (per-key tokens from the start)', async () => {
+    pair = await restoredPair(async (client) => {
+      for (let i = 0; i < 400; i++) await client.set(`k:${i}`, `v${i}`);
+    });
+    const retarget = pair.tgt.pipeline();
+    for (let i = 0; i < 400; i += 4) retarget.set(`k:${i}`, `changed ${i}`);
+    await retarget.exec();
+
+    const result = await verify(input(pair, { tuning: { ...TEST_TUNING, batchSize: 10 } }));
+
+    expect(result.report.keysChecked).toBe(400);
+    expect(result.report.counts.value).toBe(100);
+    expect(result.report.counts.missing + result.report.counts.extra + result.report.counts.expiry).toBe(0);
+  });
+
   it('reports a key of another type on the target as a type difference', async () => {
     pair = await restoredPair(seedEveryEncoding);
     await pair.tgt.del('set:intset');
