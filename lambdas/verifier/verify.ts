@@ -220,9 +220,9 @@ export async function verify(
 
   const factory = dependencies.clientFactory ?? createIoredisClient;
   const endpointOptions = { expiryCommand: tuning.expiryCommand, fastPath: tuning.fastPath };
-  // Two connections per side: one for the forward pass, one for the reverse pass.
+  // Three connections per side: the forward pass, the reverse pass and the re-checks.
   const opened = await Promise.allSettled(
-    (['source', 'target', 'source', 'target'] as const).map((role) =>
+    (['source', 'target', 'source', 'target', 'source', 'target'] as const).map((role) =>
       Endpoint.open(role, role === 'source' ? input.source : input.target, factory, endpointOptions),
     ),
   );
@@ -232,7 +232,9 @@ export async function verify(
     for (const endpoint of endpoints) endpoint.close();
     throw failure.reason;
   }
-  const [source, target, reverseSource, reverseTarget] = endpoints as [
+  const [source, target, reverseSource, reverseTarget, recheckSource, recheckTarget] = endpoints as [
+    Endpoint,
+    Endpoint,
     Endpoint,
     Endpoint,
     Endpoint,
@@ -240,11 +242,15 @@ export async function verify(
   ];
   try {
     const report = cursor?.report ?? emptyReport(mode, input.revealKeyNames ?? false);
-    const check = new Check({ source, target, reverseSource, reverseTarget }, tuning, report, mode);
+    const check = new Check(
+      { source, target, reverseSource, reverseTarget, recheckSource, recheckTarget },
+      tuning,
+      report,
+      mode,
+    );
     const reserveMs = tuning.recheckRounds * tuning.recheckIntervalMs + 1000;
     const deadline = startedAt + Math.max(0, input.timeBudgetMs - reserveMs);
     const positions = await check.run(cursor, () => now() >= deadline);
-    await check.recheck();
     report.calls++;
     report.elapsedMs += now() - startedAt;
     if (positions.forward !== 'done' || positions.reverse !== 'done') {
@@ -263,6 +269,18 @@ interface Endpoints {
   /** Connections of the reverse pass (it runs alongside the forward pass, maybe in another db). */
   readonly reverseSource: Endpoint;
   readonly reverseTarget: Endpoint;
+  /** Connections of the re-check rounds (they run alongside both passes). */
+  readonly recheckSource: Endpoint;
+  readonly recheckTarget: Endpoint;
+}
+
+/** A key still different after its content comparison, and when to look at it again. */
+interface Pending {
+  readonly suspect: Suspect;
+  /** Re-check rounds done so far. */
+  rounds: number;
+  /** Not observed again before this time (ms since the epoch). */
+  dueAt: number;
 }
 
 type Pass = 'forward' | 'reverse';
@@ -281,7 +299,10 @@ type Batch = { readonly keys: Buffer[] } | PackedBatch;
 
 /** One call's worth of work on a check. */
 class Check {
-  private readonly suspects = new Map<string, Suspect>();
+  /** Keys awaiting their re-check rounds, by database and name. */
+  private readonly suspects = new Map<string, Pending>();
+  /** Wakes the re-check loop when it waits for suspects (or for the passes to end). */
+  private wake: (() => void) | undefined;
   private readonly batchDigests = { tried: 0, differed: 0 };
   private readonly comparison: ComparisonOptions;
   private readonly source: Endpoint;
@@ -312,11 +333,101 @@ class Check {
     outOfTime: () => boolean,
   ): Promise<{ forward: PassPosition | 'done'; reverse: PassPosition | 'done' }> {
     const stop = (): boolean => outOfTime() || this.suspects.size >= MAX_SUSPECTS;
-    const [forward, reverse] = await Promise.all([
-      this.runPass('forward', from?.forward ?? START, stop),
-      this.runPass('reverse', from?.reverse ?? START, stop),
-    ]);
-    return { forward, reverse };
+    const passes = { over: false, failed: false };
+    const rechecks = this.recheckLoop(passes);
+    rechecks.catch(() => {}); // awaited below
+    try {
+      const [forward, reverse] = await Promise.all([
+        this.runPass('forward', from?.forward ?? START, stop),
+        this.runPass('reverse', from?.reverse ?? START, stop),
+      ]);
+      passes.over = true;
+      this.wake?.();
+      await rechecks;
+      return { forward, reverse };
+    } catch (error) {
+      passes.over = true;
+      passes.failed = true;
+      this.wake?.();
+      await rechecks.catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * The re-check rounds, run alongside the passes: each suspect is observed again
+   * `recheckRounds` times, at least `recheckIntervalMs` apart, then settled or reported. So
+   * only the suspects found last are waited for once the passes are over.
+   */
+  private async recheckLoop(passes: { readonly over: boolean; readonly failed: boolean }): Promise<void> {
+    for (;;) {
+      if (passes.failed) return;
+      if (this.suspects.size === 0) {
+        if (passes.over) return;
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        this.wake = undefined;
+        continue;
+      }
+      const now = Date.now();
+      let nextDue = Number.POSITIVE_INFINITY;
+      const due: [string, Pending][] = [];
+      for (const entry of this.suspects) {
+        if (entry[1].dueAt <= now) due.push(entry);
+        else nextDue = Math.min(nextDue, entry[1].dueAt);
+      }
+      if (due.length === 0) await sleep(nextDue - now);
+      else await this.observeAgain(due);
+    }
+  }
+
+  /** One more observation of each given suspect; reports those whose rounds are over. */
+  private async observeAgain(due: readonly [string, Pending][]): Promise<void> {
+    const { recheckSource: source, recheckTarget: target } = this.endpoints;
+    const byDb = new Map<number, [string, Pending][]>();
+    for (const entry of due) {
+      const list = byDb.get(entry[1].suspect.db);
+      if (list) list.push(entry);
+      else byDb.set(entry[1].suspect.db, [entry]);
+    }
+    for (const [db, entries] of byDb) {
+      await Promise.all([source.selectDb(db), target.selectDb(db)]);
+      for (let i = 0; i < entries.length; i += this.tuning.batchSize) {
+        const chunk = entries.slice(i, i + this.tuning.batchSize);
+        const keys = chunk.map(([, pending]) => pending.suspect.key);
+        const [sourceObs, targetObs] = await Promise.all([
+          observeKeys(source, keys, this.tuning.chunkSize),
+          observeKeys(target, keys, this.tuning.chunkSize),
+        ]);
+        const observedAt = Date.now();
+        chunk.forEach(([id, pending], j) => {
+          const update = observeSuspect(
+            pending.suspect,
+            sourceObs[j] as (typeof sourceObs)[number],
+            targetObs[j] as (typeof targetObs)[number],
+            this.comparison,
+          );
+          pending.rounds++;
+          pending.dueAt = observedAt + this.tuning.recheckIntervalMs;
+          if (update.settled !== undefined) {
+            this.suspects.delete(id);
+            if (update.settled === 'expiring') this.report.info.expiredDuringCheck++;
+            else this.report.info.resolvedOnRecheck++;
+          } else if (pending.rounds >= this.tuning.recheckRounds) {
+            this.suspects.delete(id);
+            this.conclude(pending.suspect);
+          }
+        });
+      }
+    }
+  }
+
+  /** Reports a suspect whose observations are over. */
+  private conclude(suspect: Suspect): void {
+    const kind = finalKind(suspect);
+    if (kind === 'value' && !suspect.source.comparable) this.report.info.uncomparable++;
+    recordDifference(this.report, kind, suspect.db, suspect.key);
   }
 
   private async runPass(
@@ -564,57 +675,21 @@ class Check {
       const id = `${db}:${key.toString('latin1')}`;
       if (this.suspects.has(id)) return;
       const listedSide = listedBy === 'source' ? s : t;
-      this.suspects.set(id, {
+      const suspect: Suspect = {
         key,
         db,
         source: s,
         target: t,
         changed: listedSide.type === 'none',
         comparison,
-      });
+      };
+      if (this.tuning.recheckRounds === 0) {
+        this.conclude(suspect);
+        return;
+      }
+      this.suspects.set(id, { suspect, rounds: 0, dueAt: Date.now() + this.tuning.recheckIntervalMs });
+      this.wake?.();
     });
-  }
-
-  /** Observes every suspect again, `recheckRounds` times, then reports what still differs. */
-  async recheck(): Promise<void> {
-    for (let round = 0; round < this.tuning.recheckRounds && this.suspects.size > 0; round++) {
-      await sleep(this.tuning.recheckIntervalMs);
-      const byDb = new Map<number, [string, Suspect][]>();
-      for (const entry of this.suspects) {
-        const list = byDb.get(entry[1].db);
-        if (list) list.push(entry);
-        else byDb.set(entry[1].db, [entry]);
-      }
-      for (const [db, entries] of byDb) {
-        await Promise.all([this.source.selectDb(db), this.target.selectDb(db)]);
-        for (let i = 0; i < entries.length; i += this.tuning.batchSize) {
-          const chunk = entries.slice(i, i + this.tuning.batchSize);
-          const keys = chunk.map(([, suspect]) => suspect.key);
-          const [sourceObs, targetObs] = await Promise.all([
-            observeKeys(this.source, keys, this.tuning.chunkSize),
-            observeKeys(this.target, keys, this.tuning.chunkSize),
-          ]);
-          chunk.forEach(([id, suspect], j) => {
-            const update = observeSuspect(
-              suspect,
-              sourceObs[j] as (typeof sourceObs)[number],
-              targetObs[j] as (typeof targetObs)[number],
-              this.comparison,
-            );
-            if (update.settled === undefined) return;
-            this.suspects.delete(id);
-            if (update.settled === 'expiring') this.report.info.expiredDuringCheck++;
-            else this.report.info.resolvedOnRecheck++;
-          });
-        }
-      }
-    }
-    for (const suspect of this.suspects.values()) {
-      const kind = finalKind(suspect);
-      if (kind === 'value' && !suspect.source.comparable) this.report.info.uncomparable++;
-      recordDifference(this.report, kind, suspect.db, suspect.key);
-    }
-    this.suspects.clear();
   }
 }
 
