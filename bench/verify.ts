@@ -14,8 +14,10 @@
  *   (TYPE, then GET / HGETALL / LRANGE / SMEMBERS / ZRANGE WITHSCORES and PTTL on both sides,
  *   pipelined per SCAN batch, batches in flight like the verifier's);
  * - raw floor: SCAN plus pipelined DUMP of the source alone.
- * Prints keys/s and ratios, checks that the verifier reported exactly the planted differences,
- * and ends with one line of JSON.
+ * The three take turns for BENCH_ROUNDS rounds (default 3) and the figures are the medians: on a
+ * shared machine speed drifts over a run. Prints keys/s and ratios (per round too), checks that
+ * the verifier reported exactly the planted differences in every round, and ends with one line of
+ * JSON.
  */
 import type { Redis } from 'ioredis';
 import { type RedisEndpointSpec, type VerifierReport, verify } from '../lambdas/verifier/index.js';
@@ -27,8 +29,29 @@ const BIG_KEY_ELEMENTS = 1000;
 const BATCH = 1000;
 const IN_FLIGHT = 4;
 const DAY_MS = 86_400_000;
+/** Measurement rounds (floor, baseline, verifier in turn); figures are medians. */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 
 type Kind = 'missing' | 'extra' | 'type' | 'value' | 'expiry';
+
+/** What one round measured. */
+interface Round {
+  readonly keys: number;
+  readonly verifierRate: number;
+  readonly baseRate: number;
+  readonly floorRate: number;
+  readonly findings: { falseMismatches: number; found: number; missed: string[] };
+  readonly baseFalse: number;
+  readonly verdict: string | undefined;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
 
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
@@ -381,62 +404,89 @@ async function main(): Promise<void> {
     const planted = await plant(source, target);
     log(`  planted ${planted.length} differences`);
 
-    log('raw floor: SCAN + pipelined DUMP of the source...');
-    const floor = await rawFloor(source);
-    const floorRate = floor.keys / floor.seconds;
-    log(`  ${floor.keys} keys in ${floor.seconds.toFixed(2)} s`);
-
-    log('baseline: type-aware full-value comparison...');
-    const base = await baseline(source, target);
-    const baseRate = base.keys / base.seconds;
+    // The three measurements take turns, ROUNDS times: on a shared machine the speed drifts,
+    // and each ratio is taken between the medians of measurements made side by side.
+    const rounds: Round[] = [];
     const baseExpected = new Set(planted.filter((p) => p.kind !== 'extra').map((p) => `${p.db}:${p.key}`));
-    const baseFalse = [...base.differences].filter((d) => !baseExpected.has(d)).length;
-    log(`  ${base.keys} keys in ${base.seconds.toFixed(2)} s, ${base.differences.size} differences`);
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`round ${round} of ${ROUNDS}`);
+      log('  raw floor: SCAN + pipelined DUMP of the source...');
+      const floor = await rawFloor(source);
+      log(`    ${floor.keys} keys in ${floor.seconds.toFixed(2)} s`);
 
-    log('verifier: full mode, forward + reverse pass...');
-    const run = await runVerifier(source, target);
-    const sourceKeys = run.report.keysChecked;
-    const verifierRate = sourceKeys / run.seconds;
-    const findings = checkFindings(run.report, planted);
-    log(
-      `  ${sourceKeys} source + ${run.report.targetKeysScanned} target keys in ${run.seconds.toFixed(2)} s`,
-    );
-    log(`  counts ${JSON.stringify(run.report.counts)}`);
-    log(`  info ${JSON.stringify(run.report.info)}`);
+      log('  baseline: type-aware full-value comparison...');
+      const base = await baseline(source, target);
+      const baseFalse = [...base.differences].filter((d) => !baseExpected.has(d)).length;
+      log(`    ${base.keys} keys in ${base.seconds.toFixed(2)} s, ${base.differences.size} differences`);
 
+      log('  verifier: full mode, forward + reverse pass...');
+      const run = await runVerifier(source, target);
+      const findings = checkFindings(run.report, planted);
+      log(
+        `    ${run.report.keysChecked} source + ${run.report.targetKeysScanned} target keys in ${run.seconds.toFixed(2)} s`,
+      );
+      log(`    counts ${JSON.stringify(run.report.counts)}`);
+      log(`    info ${JSON.stringify(run.report.info)}`);
+      rounds.push({
+        keys: run.report.keysChecked,
+        verifierRate: run.report.keysChecked / run.seconds,
+        baseRate: base.keys / base.seconds,
+        floorRate: floor.keys / floor.seconds,
+        findings,
+        baseFalse,
+        verdict: run.verdict,
+      });
+    }
+
+    const verifierRate = median(rounds.map((r) => r.verifierRate));
+    const baseRate = median(rounds.map((r) => r.baseRate));
+    const floorRate = median(rounds.map((r) => r.floorRate));
+    const sourceKeys = (rounds[0] as Round).keys;
     const vsBaseline = verifierRate / baseRate;
     const vsFloor = verifierRate / floorRate;
+    const found = Math.min(...rounds.map((r) => r.findings.found));
+    const missed = [...new Set(rounds.flatMap((r) => r.findings.missed))];
+    const falseMismatches = Math.max(...rounds.map((r) => r.findings.falseMismatches));
+    const baseFalse = Math.max(...rounds.map((r) => r.baseFalse));
     const fmt = (n: number): string => Math.round(n).toLocaleString('en').padStart(9);
+    const spread = (rates: number[]): string =>
+      `(rounds: ${rates.map((n) => Math.round(n).toLocaleString('en')).join(', ')})`;
     console.log('');
     console.log(`keys in the source:           ${sourceKeys.toLocaleString('en')} (big keys: ${BIG_KEYS})`);
-    console.log(`verifier (full)        ${fmt(verifierRate)} keys/s`);
+    console.log(`medians of ${ROUNDS} rounds, each ratio between medians`);
     console.log(
-      `baseline (full values) ${fmt(baseRate)} keys/s   verifier is ${vsBaseline.toFixed(2)}x (target >= 4x)`,
+      `verifier (full)        ${fmt(verifierRate)} keys/s   ${spread(rounds.map((r) => r.verifierRate))}`,
     );
     console.log(
-      `raw floor (SCAN+DUMP)  ${fmt(floorRate)} keys/s   verifier is ${vsFloor.toFixed(2)}x (target >= 0.6x)`,
+      `baseline (full values) ${fmt(baseRate)} keys/s   verifier is ${vsBaseline.toFixed(2)}x (target >= 4x)   ${spread(rounds.map((r) => r.baseRate))}`,
     );
     console.log(
-      `planted differences: ${planted.length}, found by the verifier: ${findings.found}${
-        findings.missed.length > 0 ? ` (missed: ${findings.missed.join(', ')})` : ''
+      `raw floor (SCAN+DUMP)  ${fmt(floorRate)} keys/s   verifier is ${vsFloor.toFixed(2)}x (target >= 0.6x)   ${spread(rounds.map((r) => r.floorRate))}`,
+    );
+    console.log(
+      `per round, verifier vs baseline: ${rounds.map((r) => (r.verifierRate / r.baseRate).toFixed(2)).join(', ')}; vs raw floor: ${rounds.map((r) => (r.verifierRate / r.floorRate).toFixed(2)).join(', ')}`,
+    );
+    console.log(
+      `planted differences: ${planted.length}, found by the verifier in every round: ${found}${
+        missed.length > 0 ? ` (missed: ${missed.join(', ')})` : ''
       }`,
     );
-    console.log(`false mismatches: verifier ${findings.falseMismatches}, baseline ${baseFalse}`);
-    console.log(`verdict (writes frozen): ${run.verdict}`);
-    const ok =
-      findings.falseMismatches === 0 && findings.missed.length === 0 && vsBaseline >= 4 && vsFloor >= 0.6;
+    console.log(`false mismatches (worst round): verifier ${falseMismatches}, baseline ${baseFalse}`);
+    console.log(`verdict (writes frozen): ${[...new Set(rounds.map((r) => r.verdict))].join(', ')}`);
+    const ok = falseMismatches === 0 && missed.length === 0 && vsBaseline >= 4 && vsFloor >= 0.6;
     console.log(`targets met: ${ok ? 'yes' : 'NO'}`);
     console.log(
       JSON.stringify({
         keys: sourceKeys,
+        rounds: ROUNDS,
         verifierKeysPerSec: Math.round(verifierRate),
         baselineKeysPerSec: Math.round(baseRate),
         rawFloorKeysPerSec: Math.round(floorRate),
         ratioVsBaseline: Number(vsBaseline.toFixed(2)),
         ratioVsRawFloor: Number(vsFloor.toFixed(2)),
         planted: planted.length,
-        plantedFound: findings.found,
-        falseMismatches: findings.falseMismatches,
+        plantedFound: found,
+        falseMismatches,
         baselineFalseMismatches: baseFalse,
         targetsMet: ok,
       }),
