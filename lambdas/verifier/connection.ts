@@ -60,6 +60,8 @@ export interface BatchDigest {
   readonly groups: readonly { readonly indices: readonly number[]; readonly digest: string }[];
   /** `N` tokens (big hashtable hashes and sets: no proof) by key index. */
   readonly unproven: ReadonlyMap<number, string>;
+  /** The DUMP payloads of those keys, by key index. */
+  readonly payloads: ReadonlyMap<number, Buffer>;
 }
 
 /** Packs keys as SCAN_SCRIPT does: a 4-byte big-endian length, then the bytes, per key. */
@@ -285,15 +287,13 @@ export class Endpoint {
     const [next, packed, found, reply] = (await this.guard(
       `SCAN on the ${this.role}`,
       this.evalshaBuffer(this.clientOfUnit(unit), SCRIPTS.scan, args),
-    )) as [Buffer, Buffer, number, Buffer];
+    )) as [Buffer, Buffer, number, Buffer[]];
     const indices = Array.from({ length: found }, (_, i) => i);
     return {
       cursor: next.toString(),
       packed,
       count: found,
-      ...(options.digest
-        ? { digest: this.parseBatchDigest([{ indices, reply: reply.toString('latin1') }]) }
-        : {}),
+      ...(options.digest ? { digest: this.parseBatchDigest([{ indices, reply }]) } : {}),
     };
   }
 
@@ -482,21 +482,25 @@ export class Endpoint {
     ]);
   }
 
-  private async batchDigestOn(client: Redis, packed: Buffer, smallUnordered: number): Promise<string> {
+  private async batchDigestOn(client: Redis, packed: Buffer, smallUnordered: number): Promise<Buffer[]> {
     const expiryFlag = this.expiryCommand === 'pexpiretime' ? '1' : '0';
-    return this.guard(
+    return (await this.guard(
       `script on the ${this.role}`,
-      this.evalsha(client, SCRIPTS.batchDigest, [0, expiryFlag, String(smallUnordered), packed]),
-    );
+      this.evalshaBuffer(client, SCRIPTS.batchDigest, [0, expiryFlag, String(smallUnordered), packed]),
+    )) as Buffer[];
   }
 
-  private parseBatchDigest(replies: readonly { indices: number[]; reply: string }[]): BatchDigest {
+  private parseBatchDigest(replies: readonly { indices: number[]; reply: Buffer[] }[]): BatchDigest {
     const groups: BatchDigest['groups'][number][] = [];
     const unproven = new Map<number, string>();
+    const payloads = new Map<number, Buffer>();
     for (const { indices, reply } of replies) {
-      const lines = reply.split('\n');
-      const digest = lines.pop() as string;
-      for (const line of lines) {
+      const [digest, notes, ...dumps] = reply;
+      const lines = notes && notes.length > 0 ? notes.toString('latin1').split('\n') : [];
+      if (digest === undefined || dumps.length !== lines.length) {
+        throw new VerifierCommandError(`batch script on the ${this.role} returned a malformed reply`);
+      }
+      lines.forEach((line, j) => {
         const space = line.indexOf(' ');
         const local = Number(line.slice(0, space));
         const keyIndex = indices[local];
@@ -506,10 +510,12 @@ export class Endpoint {
           );
         }
         unproven.set(keyIndex, line.slice(space + 1));
-      }
-      groups.push({ indices, digest });
+        const payload = dumps[j] as Buffer;
+        if (payload.length > 0) payloads.set(keyIndex, payload);
+      });
+      groups.push({ indices, digest: digest.toString('latin1') });
     }
-    return { groups, unproven };
+    return { groups, unproven, payloads };
   }
 
   /**

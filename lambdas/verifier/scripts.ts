@@ -32,8 +32,9 @@ end
  * - `C`, SHA-1 of the sorted contents, expiry: hashtable-encoded hashes and sets of at most
  *   ARGV[2] elements, whose DUMP bytes depend on insertion history and the process's hash seed
  *   (aws-notes): equal digests prove equal keys too;
- * - `N`, `h` or `s` + element count, expiry: bigger hashtable hashes and sets, no proof; the
- *   Lambda compares those by contents (cheaper there than sorting in the server).
+ * - `N`, `h` or `s` + element count, expiry, and the DUMP payload: bigger hashtable hashes and
+ *   sets, no proof; the Lambda compares their elements (cheaper there than sorting in the
+ *   server).
  * The encoding is read from the DUMP payload's first byte (RDB type 4 = hash, 2 = set, both
  * hashtable-encoded): no extra command.
  * ARGV[1]: '1' to read expiry with PEXPIRETIME, else PTTL + TIME.
@@ -51,7 +52,7 @@ local function inspect(k)
     if n > small then
       local t = 's'
       if rdbType == 4 then t = 'h' end
-      return 'N', t .. n, expireAt(k)
+      return 'N', t .. n, expireAt(k), d
     end
     local parts = {}
     if rdbType == 4 then
@@ -120,29 +121,39 @@ end
  * One digest for a whole batch: the SHA-1 of every key's tag, DUMP payload (length-prefixed) or
  * content digest, and expiry, in key order. Both sides get the same keys in the same order, so
  * equal batch digests prove every key of the batch equal, except the `N` keys, which the reply
- * lists apart (`index N<h|s><count>:<expiry>`, index 0-based) for the Lambda to compare by
- * contents. One SHA-1 per batch instead of one per key, and a reply of a few bytes: this is the
- * common case, and the per-key tokens (FAST_DIGEST_SCRIPT) are asked for only when a batch
- * digest differs. Reply: the `N` lines, then the digest, joined by newlines.
+ * lists apart (`index N<h|s><count>:<expiry>`, index 0-based) with their DUMP payloads, for the
+ * Lambda to compare by their elements (see rdb.ts). One SHA-1 per batch instead of one per key,
+ * and a reply of a few bytes: this is the common case, and the per-key tokens
+ * (FAST_DIGEST_SCRIPT) are asked for only when a batch digest differs.
+ * Reply: the digest, the `N` lines joined by newlines, then one DUMP payload per `N` line (empty
+ * when over 1 MiB, or once the reply holds 8 MiB of them: the Lambda's memory stays bounded).
  */
 const BATCH_FUNCTION = `${INSPECT_FUNCTION}
 local function batchDigest(keys)
-  local parts, notes, p = {}, {}, 0
+  local parts, notes, payloads, p = {}, {}, {}, 0
+  local budget = 8388608 -- payload bytes per reply; bigger keys are read in chunks instead
   for i = 1, #keys do
-    local tag, body, expiry = inspect(keys[i])
+    local tag, body, expiry, payload = inspect(keys[i])
     if tag == 'D' then
       parts[p + 1] = #body; parts[p + 2] = body; parts[p + 3] = expiry; p = p + 3
     elseif tag == 'C' then
       parts[p + 1] = 'C'; parts[p + 2] = body; parts[p + 3] = expiry; p = p + 3
     elseif tag == 'N' then
       notes[#notes + 1] = (i - 1) .. ' N' .. body .. ':' .. expiry
+      if #payload <= 1048576 and #payload <= budget then
+        budget = budget - #payload
+        payloads[#payloads + 1] = payload
+      else
+        payloads[#payloads + 1] = ''
+      end
       parts[p + 1] = 'N'; p = p + 1
     else
       parts[p + 1] = '-'; p = p + 1
     end
   end
-  notes[#notes + 1] = redis.sha1hex(table.concat(parts, '|'))
-  return table.concat(notes, '\\n')
+  local reply = {redis.sha1hex(table.concat(parts, '|')), table.concat(notes, '\\n')}
+  for j = 1, #payloads do reply[j + 2] = payloads[j] end
+  return reply
 end
 `;
 
@@ -155,7 +166,7 @@ return batchDigest(unpackKeys(ARGV[3]))
  * One SCAN step, its keys packed, and (when ARGV[5] is '1') their batch digest: the forward
  * pass's source side reads and digests its keys in one call, and never gets them sent back.
  * ARGV: expiry flag, small-unordered limit, SCAN cursor, COUNT, digest flag.
- * Reply: cursor, packed keys, key count, batch digest reply (or '').
+ * Reply: cursor, packed keys, key count, batch digest reply (or '' when not asked for).
  */
 export const SCAN_SCRIPT = `${KEY_LIST}${PACKING}${BATCH_FUNCTION}
 local step = redis.call('SCAN', ARGV[3], 'COUNT', ARGV[4])

@@ -60,6 +60,7 @@ import {
 } from './connection.js';
 import { observeKeys } from './contents.js';
 import { VerifierCursorError, VerifierInputError } from './errors.js';
+import { sameUnorderedPayloads } from './rdb.js';
 import { emptyReport, failingKinds, recordDifference, verdictOf } from './report.js';
 import {
   DIFFERENCE_KINDS,
@@ -519,7 +520,10 @@ class Check {
         }
         keys ??= unpackKeys((batch as PackedBatch).packed);
         const rest: number[] = [];
-        await this.compareUnordered(keys, indices, sourceTokens, targetTokens, rest);
+        await this.compareUnordered(keys, indices, sourceTokens, targetTokens, rest, {
+          source: sourceDigest.payloads,
+          target: targetDigest.payloads,
+        });
         if (rest.length > 0)
           await this.compareByContents(
             rest.map((i) => (keys as Buffer[])[i] as Buffer),
@@ -573,9 +577,11 @@ class Check {
   }
 
   /**
-   * Hashtable hashes and sets too big to sort in the server: fetched whole from both sides and
-   * compared as sets in the Lambda (at most `chunkSize` elements; bigger ones go to the chunked
-   * reading). Keys this cannot settle join `rest`.
+   * Hashtable hashes and sets too big to sort in the server. With their DUMP payloads (batch
+   * digests), their encoded elements are compared as sets (see rdb.ts): no further read.
+   * Otherwise, or when those differ, they are fetched whole from both sides and compared as sets
+   * in the Lambda (at most `chunkSize` elements; bigger ones go to the chunked reading). Keys
+   * this cannot settle join `rest`.
    */
   private async compareUnordered(
     keys: Buffer[],
@@ -583,10 +589,23 @@ class Check {
     sourceTokens: string[],
     targetTokens: string[],
     rest: number[],
+    payloads?: { source: ReadonlyMap<number, Buffer>; target: ReadonlyMap<number, Buffer> },
   ): Promise<void> {
     const whole: number[] = [];
     for (const i of indices) {
-      const count = Number((sourceTokens[i] as string).slice(2, (sourceTokens[i] as string).indexOf(':')));
+      const s = sourceTokens[i] as string;
+      const t = targetTokens[i] as string;
+      if (s.slice(s.indexOf(':')) !== t.slice(t.indexOf(':'))) {
+        rest.push(i); // different expiry
+        continue;
+      }
+      const sourcePayload = payloads?.source.get(i);
+      const targetPayload = payloads?.target.get(i);
+      if (sourcePayload && targetPayload && sameUnorderedPayloads(sourcePayload, targetPayload) === true) {
+        this.report.info.comparedByContents++;
+        continue;
+      }
+      const count = Number(s.slice(2, s.indexOf(':')));
       if (Number.isFinite(count) && count > this.tuning.chunkSize) rest.push(i);
       else whole.push(i);
     }
@@ -598,12 +617,9 @@ class Check {
       this.target.unorderedContents(batch, kinds),
     ]);
     whole.forEach((keyIndex, j) => {
-      const s = sourceTokens[keyIndex] as string;
-      const t = targetTokens[keyIndex] as string;
-      const sameExpiry = s.slice(s.indexOf(':')) === t.slice(t.indexOf(':'));
       const a = sourceContents[j];
       const b = targetContents[j];
-      if (sameExpiry && a && b && sameUnordered(kinds[j] as 'h' | 's', a, b) === true) {
+      if (a && b && sameUnordered(kinds[j] as 'h' | 's', a, b) === true) {
         this.report.info.comparedByContents++;
       } else {
         rest.push(keyIndex);

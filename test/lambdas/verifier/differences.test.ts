@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type VerifierInput, type VerifierResult, verify } from '../../../lambdas/verifier/index.js';
@@ -266,10 +267,16 @@ describe('verifying a target restored from the source snapshot', () => {
     await pair.tgt.pexpireat('str:ttl', now + DAY + 1234);
     await pair.tgt.pexpireat('str:raw', now + DAY);
     await pair.tgt.persist('hash:listpack');
+    await pair.tgt.pexpireat('set:hashtable', now + DAY); // equal members, compared by their DUMP payload
 
     const result = await verify(input(pair));
 
-    expect(differences(result).expiry?.sort()).toEqual(['db0:hash:listpack', 'db0:str:raw', 'db0:str:ttl']);
+    expect(differences(result).expiry?.sort()).toEqual([
+      'db0:hash:listpack',
+      'db0:set:hashtable',
+      'db0:str:raw',
+      'db0:str:ttl',
+    ]);
   });
 
   it('labels differences in databases 1 and 15 with their database', async () => {
@@ -350,6 +357,44 @@ describe('big keys', () => {
       'db0:big:zset',
     ]);
     expect(result.report.info.comparedInChunks).toBe(5);
+  });
+});
+
+/** Members that LZF cannot shrink much, so the keys' DUMP payloads stay big. */
+function hugeMember(i: number): string {
+  return `member-${i}-${createHash('sha256').update(String(i)).digest('hex')}`;
+}
+
+describe('hashtable hashes and sets too big for their DUMP payload to travel', () => {
+  async function seedHuge(client: Redis): Promise<void> {
+    // About 1.5 MiB serialized each: over the 1 MiB a batch reply carries per key.
+    const members = Array.from({ length: 30_000 }, (_, i) => hugeMember(i));
+    await client.sadd('huge:set', ...members);
+    await client.hset('huge:hash', Object.fromEntries(members.map((m, i) => [m, `value-${i}`])));
+    await client.sadd('big:set', ...members.slice(0, 1000));
+  }
+
+  it('reads them in chunks instead, and finds them equal', async () => {
+    pair = await restoredPair(seedHuge);
+    expect(((await pair.src.dumpBuffer('huge:set')) as Buffer).length).toBeGreaterThan(1024 * 1024);
+
+    const result = await verify(input(pair));
+
+    expect(differences(result)).toEqual({});
+    expect(result.report.info.comparedInChunks).toBe(2);
+    expect(result.report.keysChecked).toBe(3);
+  });
+
+  it('finds one changed member or value', async () => {
+    pair = await restoredPair(seedHuge);
+    await pair.tgt.srem('huge:set', hugeMember(20_000));
+    await pair.tgt.sadd('huge:set', 'replacement');
+    await pair.tgt.hset('huge:hash', hugeMember(7), 'changed');
+    await pair.tgt.srem('big:set', hugeMember(999));
+
+    const result = await verify(input(pair));
+
+    expect(differences(result).value?.sort()).toEqual(['db0:big:set', 'db0:huge:hash', 'db0:huge:set']);
   });
 });
 
