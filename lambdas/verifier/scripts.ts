@@ -1,9 +1,10 @@
 /**
  * Server-side Lua used by the fast path. Scripts are read-only and run on ElastiCache (EVAL and
- * EVALSHA are allowed there; DEBUG is not). Keys come as KEYS when cluster mode is disabled and as
- * ARGV (after two option arguments) in cluster mode, where a batch holds keys of many slots owned
- * by one node: scripts without a shebang may touch such undeclared local keys on every engine
- * version, while declared keys must all hash to one slot (CROSSSLOT).
+ * EVALSHA are allowed there; DEBUG is not). Keys come packed in one argument (the batch scripts)
+ * or as arguments: as KEYS when cluster mode is disabled and as ARGV (after two option arguments)
+ * in cluster mode, where a batch holds keys of many slots owned by one node. Scripts without a
+ * shebang may touch such undeclared local keys on every engine version, while declared keys must
+ * all hash to one slot (CROSSSLOT).
  */
 import { createHash } from 'node:crypto';
 
@@ -132,10 +133,18 @@ const BATCH_FUNCTION = `${INSPECT_FUNCTION}
 local function batchDigest(keys)
   local parts, notes, payloads, p = {}, {}, {}, 0
   local budget = 8388608 -- payload bytes per reply; bigger keys are read in chunks instead
+  -- The server's memory stays bounded too: once 4 MiB of payloads wait, they are hashed into
+  -- a chain (SHA-1 of the previous link and the parts) and let go.
+  local chain, held = '', 0
   for i = 1, #keys do
     local tag, body, expiry, payload = inspect(keys[i])
     if tag == 'D' then
       parts[p + 1] = #body; parts[p + 2] = body; parts[p + 3] = expiry; p = p + 3
+      held = held + #body
+      if held > 4194304 then
+        chain = redis.sha1hex(chain .. table.concat(parts, '|'))
+        parts, p, held = {}, 0, 0
+      end
     elseif tag == 'C' then
       parts[p + 1] = 'C'; parts[p + 2] = body; parts[p + 3] = expiry; p = p + 3
     elseif tag == 'N' then
@@ -151,7 +160,7 @@ local function batchDigest(keys)
       parts[p + 1] = '-'; p = p + 1
     end
   end
-  local reply = {redis.sha1hex(table.concat(parts, '|')), table.concat(notes, '\\n')}
+  local reply = {redis.sha1hex(chain .. table.concat(parts, '|')), table.concat(notes, '\\n')}
   for j = 1, #payloads do reply[j + 2] = payloads[j] end
   return reply
 end

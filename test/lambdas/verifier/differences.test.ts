@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type VerifierInput, type VerifierResult, verify } from '../../../lambdas/verifier/index.js';
@@ -395,6 +395,26 @@ describe('hashtable hashes and sets too big for their DUMP payload to travel', (
     const result = await verify(input(pair));
 
     expect(differences(result).value?.sort()).toEqual(['db0:big:set', 'db0:huge:hash', 'db0:huge:set']);
+  });
+});
+
+describe('batches holding more than the scripts keep in memory', () => {
+  it('finds a change in any key of a batch whose digest had to be chained', async () => {
+    // Three incompressible 2 MiB strings in one batch: the script hashes what it holds once it
+    // passes 4 MiB, so whatever the SCAN order, keys fall on both sides of that point.
+    const values = [0, 1, 2].map(() => randomBytes(2 * 1024 * 1024));
+    pair = await restoredPair(async (client) => {
+      for (const [i, value] of values.entries()) await client.set(`large:${i}`, value);
+      for (let i = 0; i < 50; i++) await client.set(`small:${i}`, `v${i}`);
+    });
+    expect(differences(await verify(input(pair)))).toEqual({});
+
+    for (const [i, value] of values.entries()) {
+      await pair.tgt.setrange(`large:${i}`, 1024 * 1024, '!');
+      const result = await verify(input(pair));
+      expect(differences(result), `large:${i}`).toEqual({ value: [`db0:large:${i}`] });
+      await pair.tgt.set(`large:${i}`, value);
+    }
   });
 });
 
