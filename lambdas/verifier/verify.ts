@@ -342,10 +342,14 @@ class Check {
     from: VerifierCursor | undefined,
     outOfTime: () => boolean,
   ): Promise<{ forward: PassPosition | 'done'; reverse: PassPosition | 'done' }> {
-    const stop = (): boolean => outOfTime() || this.suspects.size >= MAX_SUSPECTS;
+    let rechecksFailed = false;
+    const stop = (): boolean => outOfTime() || rechecksFailed || this.suspects.size >= MAX_SUSPECTS;
     const passes = { over: false, failed: false };
     const rechecks = this.recheckLoop(passes);
-    rechecks.catch(() => {}); // awaited below
+    // Awaited below; a failure stops the passes at once rather than when they are over.
+    rechecks.catch(() => {
+      rechecksFailed = true;
+    });
     try {
       const [forward, reverse] = await Promise.all([
         this.runPass('forward', from?.forward ?? START, stop),

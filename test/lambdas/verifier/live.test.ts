@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { verify } from '../../../lambdas/verifier/index.js';
+import {
+  createIoredisClient,
+  type RedisClientFactory,
+  VerifierConnectionError,
+  verify,
+} from '../../../lambdas/verifier/index.js';
 import { type Pair, restoredPair } from './helpers.js';
 
 const LIVE_KEYS = 20;
@@ -82,5 +87,51 @@ describe('a live writer on the source during the check', () => {
     } finally {
       clearTimeout(catchUp);
     }
+  });
+});
+
+describe('a connection failing during the re-check rounds', () => {
+  it('ends the check with the error at once instead of after both passes', async () => {
+    pair = await restoredPair(async (client) => {
+      const pipe = client.pipeline();
+      for (let i = 0; i < 20_000; i++) pipe.set(`k:${i}`, `v${i}`);
+      await pipe.exec();
+    });
+    const retarget = pair.tgt.pipeline();
+    for (let i = 0; i < 20_000; i += 100) retarget.set(`k:${i}`, 'changed');
+    await retarget.exec();
+
+    // Clients are made in order: forward source and target, reverse source and target, then
+    // the re-check source, whose reads fail here.
+    let made = 0;
+    let forwardScans = 0;
+    const clientFactory: RedisClientFactory = (node, spec) => {
+      const client = createIoredisClient(node, spec);
+      made++;
+      if (made === 1) {
+        const callBuffer = client.callBuffer.bind(client);
+        client.callBuffer = ((...args: Parameters<typeof callBuffer>) => {
+          if (args[0] === 'EVALSHA') forwardScans++;
+          return callBuffer(...args);
+        }) as typeof client.callBuffer;
+      }
+      if (made === 5) client.type = () => Promise.reject(new Error('connection reset by peer'));
+      return client;
+    };
+
+    const checking = verify(
+      {
+        source: pair.sourceSpec,
+        target: pair.targetSpec,
+        timeBudgetMs: 60_000,
+        tuning: { batchSize: 50, recheckRounds: 2, recheckIntervalMs: 10 },
+      },
+      { clientFactory },
+    );
+
+    await expect(checking).rejects.toThrow(VerifierConnectionError);
+    await expect(checking).rejects.toThrow(/connection reset by peer/);
+    expect(forwardScans).toBeGreaterThan(0);
+    expect(forwardScans).toBeLessThan(20_000 / 50 / 2);
   });
 });
