@@ -119,6 +119,12 @@ export const migrationInput = z.strictObject({
     .strictObject({
       mode: z.enum(['full', 'sample', 'off']).default('full'),
       revealKeyNames: z.boolean().default(false).describe('report example keys by name instead of by hash'),
+      maxKeysPerSecond: z
+        .number()
+        .int()
+        .min(100)
+        .optional()
+        .describe('most keys per second the data check reads from each group (default: no limit)'),
     })
     .default({ mode: 'full', revealKeyNames: false }),
   pollIntervalSeconds: seconds(300).default(30),

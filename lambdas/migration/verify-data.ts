@@ -124,6 +124,9 @@ export async function verifyData(
     cursor: previous?.cursor,
     timeBudgetMs: deps.timeBudgetMs,
     revealKeyNames: plan.options.verification.revealKeyNames,
+    ...(plan.options.verification.maxKeysPerSecond !== undefined
+      ? { tuning: { maxKeysPerSecond: plan.options.verification.maxKeysPerSecond } }
+      : {}),
   });
   if (!result.done) {
     state.progress.dataVerification = { done: false, cursor: result.cursor, report: result.report };

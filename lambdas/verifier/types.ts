@@ -85,6 +85,11 @@ export interface VerifierTuning {
   readonly expiryCommand?: 'auto' | 'pexpiretime' | 'pttl';
   /** Databases 0..n-1 to check when cluster mode is disabled. @default 16 */
   readonly databases?: number;
+  /**
+   * Most keys per second each pass reads (the forward pass from the source, the reverse pass
+   * from the target), to spare a busy server; batches shrink to a tenth of it. @default no limit
+   */
+  readonly maxKeysPerSecond?: number;
 }
 
 export interface VerifierInput {

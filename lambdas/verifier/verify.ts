@@ -104,6 +104,7 @@ const DEFAULT_TUNING: Tuning = {
   fastPath: 'auto',
   expiryCommand: 'auto',
   databases: 16,
+  maxKeysPerSecond: Number.POSITIVE_INFINITY,
 };
 
 /** Hashtable hashes and sets up to this size are sorted and digested by the server script. */
@@ -156,6 +157,7 @@ const inputSchema = z.object({
       fastPath: z.enum(['auto', 'lua', 'dump']).optional(),
       expiryCommand: z.enum(['auto', 'pexpiretime', 'pttl']).optional(),
       databases: z.number().int().min(1).max(16_384).optional(),
+      maxKeysPerSecond: z.number().positive().optional(),
     })
     .optional(),
 });
@@ -456,6 +458,11 @@ class Check {
     let scanCursor = from.scanCursor;
     let progressed = false;
     const units = scanned.unitCount(this.tuning.databases);
+    const rate = this.tuning.maxKeysPerSecond;
+    const batchSize = Number.isFinite(rate)
+      ? Math.max(1, Math.min(this.tuning.batchSize, Math.ceil(rate / 10)))
+      : this.tuning.batchSize;
+    const paced = { since: Date.now(), keys: 0 };
     for (; unit < units; unit++, scanCursor = '0') {
       const db = scanned.dbOfUnit(unit);
       await Promise.all([scanned.selectDb(db), other.selectDb(db)]);
@@ -473,10 +480,10 @@ class Check {
           }
           let batches: Batch[];
           if (this.mode === 'sample') {
-            batches = slices(await scanned.randomKeys(unit, this.tuning.sampleSize), this.tuning.batchSize);
+            batches = slices(await scanned.randomKeys(unit, this.tuning.sampleSize), batchSize);
             scanCursor = '0';
           } else if (peer) {
-            const step = await scanned.scanPacked(unit, scanCursor, this.tuning.batchSize, {
+            const step = await scanned.scanPacked(unit, scanCursor, batchSize, {
               digest: pass === 'forward' && this.useBatchDigests(),
               smallUnordered: SMALL_UNORDERED_IN_SCRIPT,
             });
@@ -484,8 +491,8 @@ class Check {
             batches = step.count === 0 ? [] : [{ ...step, peer }];
           } else {
             let keys: Buffer[];
-            ({ keys, cursor: scanCursor } = await scanned.scan(unit, scanCursor, this.tuning.batchSize));
-            batches = slices(keys, this.tuning.batchSize);
+            ({ keys, cursor: scanCursor } = await scanned.scan(unit, scanCursor, batchSize));
+            batches = slices(keys, batchSize);
           }
           progressed = true;
           for (const batch of batches) {
@@ -493,7 +500,9 @@ class Check {
             work.catch(() => {}); // awaited below; this keeps an early failure from going unhandled
             inflight.push(work);
             if (inflight.length >= this.tuning.concurrency) await inflight.shift();
+            paced.keys += 'keys' in batch ? batch.keys.length : batch.count;
           }
+          await this.pace(paced);
         } while (scanCursor !== '0');
         await Promise.all(inflight.splice(0));
       } finally {
@@ -501,6 +510,17 @@ class Check {
       }
     }
     return 'done';
+  }
+
+  /**
+   * Waits until the pass is back under `maxKeysPerSecond`. Even when time is up: a call that
+   * skipped it would let a check cut into many short calls run unthrottled. Batches of a tenth
+   * of the rate keep each wait near 100 ms, well within the time kept in reserve.
+   */
+  private async pace(paced: { readonly since: number; readonly keys: number }): Promise<void> {
+    const rate = this.tuning.maxKeysPerSecond;
+    if (!Number.isFinite(rate)) return;
+    await sleep(paced.since + (paced.keys / rate) * 1000 - Date.now());
   }
 
   /**

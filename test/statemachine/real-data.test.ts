@@ -89,7 +89,7 @@ const secureOptions = (): RedisOptions => ({
 
 describe.sequential('migrations on real Redis data', () => {
   it.each([
-    ['plain', 'primary', {}],
+    ['plain', 'primary', { throttled: true }],
     ['sharded', 'configuration', {}],
     ['secure', 'primary', { tls: true }],
   ] as const)(
@@ -107,6 +107,8 @@ describe.sequential('migrations on real Redis data', () => {
           dnsRecords: [{ hostedZoneId: ZONE, recordName: `${id}.real.internal`, endpoint }],
           writesFrozen: true,
           ...('tls' in flags ? { authTokenSecretArn: sandbox.secrets.resolve('tls-auth')!.arn } : {}),
+          // 5,000 keys at 2,000 keys/s: the data check cannot take less than 2.5 s.
+          ...('throttled' in flags ? { verification: { maxKeysPerSecond: 2000 } } : {}),
         },
         waitMs: 10,
         retryMs: 10,
@@ -115,8 +117,10 @@ describe.sequential('migrations on real Redis data', () => {
       const summary = result.output as {
         target: { id: string };
         dataVerification: { keysChecked: number; counts: Record<string, number> };
+        stepSeconds: { verifyData: number };
       };
       expect(summary.dataVerification.keysChecked).toBeGreaterThanOrEqual(5000);
+      if ('throttled' in flags) expect(summary.stepSeconds.verifyData).toBeGreaterThanOrEqual(2.4);
       expect(Object.values(summary.dataVerification.counts).every((n) => n === 0)).toBe(true);
       expect(await groupIds()).not.toContain(id);
       const target = connect(summary.target.id, options);

@@ -47,6 +47,18 @@ describe('the execution input', () => {
     );
   });
 
+  it('takes a pace for the data check of at least 100 keys per second', () => {
+    const base = { sourceReplicationGroupId: 'a' };
+    expect(parseMigrationInput({ ...base, verification: { maxKeysPerSecond: 5000 } }).verification).toEqual({
+      mode: 'full',
+      revealKeyNames: false,
+      maxKeysPerSecond: 5000,
+    });
+    expect(() => parseMigrationInput({ ...base, verification: { maxKeysPerSecond: 10 } })).toThrow(
+      /verification\.maxKeysPerSecond/,
+    );
+  });
+
   it('rejects an AUTH secret that is not a Secrets Manager ARN', () => {
     expect(() =>
       parseMigrationInput({ sourceReplicationGroupId: 'a', authTokenSecretArn: 'my-token' }),

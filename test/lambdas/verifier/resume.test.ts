@@ -88,6 +88,22 @@ describe('a check longer than one call', () => {
     expect(Math.max(...cursorSizes)).toBeLessThan(4096);
   });
 
+  it('reads no faster than maxKeysPerSecond, and a throttled check ends with the same report', async () => {
+    const oneShot = await verify(input());
+    const throttle = { ...TEST_TUNING, batchSize: 200, maxKeysPerSecond: 500 };
+
+    // About 1 s of the 2 s budget goes to the passes (the rest is kept for re-checks).
+    const first = await verify(input({ timeBudgetMs: 2000, tuning: throttle }));
+
+    expect(first.done).toBe(false);
+    expect(first.report.keysChecked).toBeGreaterThan(0);
+    expect(first.report.keysChecked).toBeLessThanOrEqual(600);
+    expect(first.report.targetKeysScanned).toBeLessThanOrEqual(600);
+    const rest = await verify(input({ cursor: JSON.parse(JSON.stringify(first.cursor)) }));
+    expect(rest.done).toBe(true);
+    expect(comparable(rest.report)).toEqual(comparable(oneShot.report));
+  });
+
   it('refuses a cursor that is not one of its own', async () => {
     await expect(verify(input({ cursor: { version: 2 } as never }))).rejects.toBeInstanceOf(
       VerifierCursorError,
