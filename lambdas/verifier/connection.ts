@@ -228,14 +228,29 @@ export class Endpoint {
     return index;
   }
 
-  /** Label of a unit in example keys. */
-  unitLabel(unit: number): string {
-    return this.spec.clusterMode ? 'db0' : `db${unit}`;
-  }
-
-  /** Database a unit's keys live in (for routing its keys on the other side). */
+  /** Database a unit's keys live in, in natural order (for routing its keys on the other side). */
   dbOfUnit(unit: number): number {
     return this.spec.clusterMode ? 0 : unit;
+  }
+
+  /**
+   * Keys per database 0..count-1 (INFO keyspace), with cluster mode disabled; undefined in
+   * cluster mode or when INFO is refused (an ACL without it): only an ordering hint.
+   */
+  async databaseSizes(count: number): Promise<number[] | undefined> {
+    if (this.spec.clusterMode) return undefined;
+    let info: string;
+    try {
+      info = await this.seed.info('keyspace');
+    } catch {
+      return undefined;
+    }
+    const sizes = new Array<number>(count).fill(0);
+    for (const [, db, keys] of info.matchAll(/^db(\d+):keys=(\d+)/gm)) {
+      const index = Number(db);
+      if (index < count) sizes[index] = Number(keys);
+    }
+    return sizes;
   }
 
   /** Selects a database (cluster mode disabled; a no-op for db 0 in cluster mode). */

@@ -114,6 +114,12 @@ export interface PassPosition {
   readonly unit: number;
   /** First slot of that shard (cluster mode), to find it again after a failover. */
   readonly shardFirstSlot?: number;
+  /**
+   * Databases in the order they are scanned (cluster mode disabled), `unit` indexing into it:
+   * smallest first, so that differences in small databases are re-checked while the big ones
+   * are scanned. Absent: databases 0, 1, 2... in turn.
+   */
+  readonly order?: readonly number[];
   /** SCAN cursor within the unit ('0': the unit's start). */
   readonly scanCursor: string;
 }

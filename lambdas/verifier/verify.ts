@@ -168,6 +168,7 @@ const positionSchema = z.union([
   z.object({
     unit: z.number().int().min(0),
     shardFirstSlot: z.number().int().min(0).max(16383).optional(),
+    order: z.array(z.number().int().min(0)).optional(),
     scanCursor: z.string().regex(/^\d+$/),
   }),
 ]);
@@ -228,6 +229,18 @@ export async function verify(
     cursor = structuredClone(input.cursor);
     if (cursor.mode !== mode)
       throw new VerifierCursorError(`the cursor belongs to a ${cursor.mode} check, not ${mode}`);
+    for (const position of [cursor.forward, cursor.reverse]) {
+      // A scan order that skipped a database would let its keys go unchecked.
+      const order = position === 'done' ? undefined : position.order;
+      if (order && [...order].sort((a, b) => a - b).join() !== Array.from(order, (_, i) => i).join()) {
+        throw new VerifierCursorError(`the cursor's scan order is not databases 0 to ${order.length - 1}`);
+      }
+      if (order && order.length !== tuning.databases) {
+        throw new VerifierCursorError(
+          `the cursor's scan order has ${order.length} databases, the check ${tuning.databases}`,
+        );
+      }
+    }
   }
 
   const factory = dependencies.clientFactory ?? createIoredisClient;
@@ -354,8 +367,8 @@ class Check {
     });
     try {
       const [forward, reverse] = await Promise.all([
-        this.runPass('forward', from?.forward ?? START, stop),
-        this.runPass('reverse', from?.reverse ?? START, stop),
+        this.runPass('forward', from?.forward ?? (await this.start(this.endpoints.source)), stop),
+        this.runPass('reverse', from?.reverse ?? (await this.start(this.endpoints.reverseTarget)), stop),
       ]);
       passes.over = true;
       this.wake?.();
@@ -368,6 +381,20 @@ class Check {
       await rechecks.catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * Where a new pass starts: with cluster mode disabled, smallest databases first (INFO
+   * keyspace), so that the re-checks of differences found in small databases run while the big
+   * ones are scanned instead of after them.
+   */
+  private async start(scanned: Endpoint): Promise<PassPosition> {
+    const sizes = this.mode === 'full' ? await scanned.databaseSizes(this.tuning.databases) : undefined;
+    if (!sizes) return START;
+    const order = sizes
+      .map((_, db) => db)
+      .sort((a, b) => (sizes[a] as number) - (sizes[b] as number) || a - b);
+    return { ...START, order };
   }
 
   /**
@@ -464,7 +491,7 @@ class Check {
       : this.tuning.batchSize;
     const paced = { since: Date.now(), keys: 0 };
     for (; unit < units; unit++, scanCursor = '0') {
-      const db = scanned.dbOfUnit(unit);
+      const db = from.order?.[unit] ?? scanned.dbOfUnit(unit);
       await Promise.all([scanned.selectDb(db), other.selectDb(db)]);
       // Keys travel packed, server to server through the Lambda, when scripts run on both sides
       // and one node of `other` holds every key this unit can hold.
@@ -476,7 +503,12 @@ class Check {
           if (progressed && stop()) {
             await Promise.all(inflight.splice(0));
             const shardFirstSlot = scanned.shardFirstSlot(unit);
-            return { unit, scanCursor, ...(shardFirstSlot !== undefined ? { shardFirstSlot } : {}) };
+            return {
+              unit,
+              scanCursor,
+              ...(shardFirstSlot !== undefined ? { shardFirstSlot } : {}),
+              ...(from.order ? { order: from.order } : {}),
+            };
           }
           let batches: Batch[];
           if (this.mode === 'sample') {

@@ -104,6 +104,50 @@ describe('a check longer than one call', () => {
     expect(comparable(rest.report)).toEqual(comparable(oneShot.report));
   });
 
+  it('scans the smallest databases first, and still resumes a cursor made without that order', async () => {
+    const oneShot = await verify(input());
+    const first = await verify(input({ timeBudgetMs: 1 }));
+    expect(first.done).toBe(false);
+    const { forward, reverse } = first.cursor as NonNullable<VerifierResult['cursor']>;
+    // Databases 2 to 14 are empty and 0, 1 and 15 hold 1,000 keys each on the source. On the
+    // target, 0 lost a key and 1 has an extra one.
+    const empty = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+    expect(forward !== 'done' && forward.order).toEqual([...empty, 0, 1, 15]);
+    expect(reverse !== 'done' && reverse.order).toEqual([...empty, 0, 15, 1]);
+
+    // A cursor from before the order existed (databases 0, 1, 2... in turn), at its start.
+    const cursor = first.cursor as NonNullable<VerifierResult['cursor']>;
+    const zero = <T extends Record<string, unknown>>(o: T, value: unknown): T =>
+      Object.fromEntries(Object.keys(o).map((k) => [k, structuredClone(value)])) as T;
+    const fresh = {
+      ...cursor.report,
+      keysChecked: 0,
+      targetKeysScanned: 0,
+      counts: zero(cursor.report.counts, 0),
+      examples: zero(cursor.report.examples, []),
+      info: zero(cursor.report.info, 0),
+      calls: 0,
+      elapsedMs: 0,
+    };
+    const start = { unit: 0, scanCursor: '0' };
+    let result = await verify(
+      input({ cursor: { ...cursor, forward: start, reverse: start, report: fresh } }),
+    );
+    expect(result.done).toBe(true);
+    expect(comparable(result.report)).toEqual(comparable(oneShot.report));
+
+    const tampered = {
+      ...cursor,
+      forward: {
+        ...(cursor.forward as object),
+        order: [0, 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+      },
+    };
+    await expect(verify(input({ cursor: tampered as never }))).rejects.toThrow(/scan order/);
+    result = await verify(input({ cursor: JSON.parse(JSON.stringify(cursor)) }));
+    expect(comparable(result.report)).toEqual(comparable(oneShot.report));
+  });
+
   it('refuses a cursor that is not one of its own', async () => {
     await expect(verify(input({ cursor: { version: 2 } as never }))).rejects.toBeInstanceOf(
       VerifierCursorError,
