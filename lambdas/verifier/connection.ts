@@ -564,8 +564,18 @@ export class Endpoint {
     return reply === '' ? [] : reply.split(',').map(Number);
   }
 
-  /** Whether each key exists (reverse pass without Lua). */
+  /** Whether each key exists (reverse pass, keys not packed by the other side). */
   async exists(keys: readonly Buffer[]): Promise<boolean[]> {
+    if (this.lua) {
+      const present = new Array<boolean>(keys.length).fill(true);
+      await Promise.all(
+        [...this.route(keys)].map(async ([client, indices]) => {
+          const packed = packKeys(indices.map((i) => keys[i] as Buffer));
+          for (const j of await this.absentPacked(client, packed)) present[indices[j] as number] = false;
+        }),
+      );
+      return present;
+    }
     if (!this.spec.clusterMode) {
       // One multi-key EXISTS answers the common case (every key present) in one cheap command.
       const present = await this.guard(`EXISTS on the ${this.role}`, this.seed.exists(...keys));
