@@ -18,10 +18,16 @@ if not usePexpiretime then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- Lua prints numbers with 14 significant digits: expiry times from the year 5138 on would
+-- print alike while differing, so those are printed in full.
+local function exact(ms)
+  if ms >= 100000000000000 then return string.format('%.0f', ms) end
+  return ms
+end
 local function expireAt(k)
-  if usePexpiretime then return redis.call('PEXPIRETIME', k) end
+  if usePexpiretime then return exact(redis.call('PEXPIRETIME', k)) end
   local ttl = redis.call('PTTL', k)
-  if ttl >= 0 then return now + ttl end
+  if ttl >= 0 then return exact(now + ttl) end
   return ttl
 end
 `;

@@ -268,12 +268,16 @@ describe('verifying a target restored from the source snapshot', () => {
     await pair.tgt.pexpireat('str:raw', now + DAY);
     await pair.tgt.persist('hash:listpack');
     await pair.tgt.pexpireat('set:hashtable', now + DAY); // equal members, compared by their DUMP payload
+    // Far-future expiry times 1 ms apart (beyond the digits Lua prints by default).
+    await pair.src.pexpireat('str:int', 200_000_000_000_000);
+    await pair.tgt.pexpireat('str:int', 200_000_000_000_001);
 
     const result = await verify(input(pair));
 
     expect(differences(result).expiry?.sort()).toEqual([
       'db0:hash:listpack',
       'db0:set:hashtable',
+      'db0:str:int',
       'db0:str:raw',
       'db0:str:ttl',
     ]);
