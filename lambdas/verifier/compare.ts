@@ -73,11 +73,7 @@ export function sameUnordered(
 ): boolean | undefined {
   if (a.some((s) => s.includes('\uFFFD')) || b.some((s) => s.includes('\uFFFD'))) return undefined;
   if (a.length !== b.length) return false;
-  if (kind === 's') {
-    const members = new Set(a);
-    if (members.size !== a.length) return false;
-    return b.every((member) => members.has(member));
-  }
+  if (kind === 's') return sameMembers(a, b);
   const fields = new Map<string, string>();
   for (let i = 0; i + 1 < a.length; i += 2) fields.set(a[i] as string, a[i + 1] as string);
   if (fields.size * 2 !== a.length) return false;
@@ -85,6 +81,14 @@ export function sameUnordered(
     if (fields.get(b[i] as string) !== b[i + 1]) return false;
   }
   return true;
+}
+
+/** Whether two lists of distinct strings hold the same strings, in any order. */
+export function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const members = new Set(a);
+  if (members.size !== a.length) return false;
+  return b.every((member) => members.has(member));
 }
 
 /** A key that still differs after its content comparison, awaiting further observations. */

@@ -153,7 +153,12 @@ export class Endpoint {
     role: Role,
     spec: RedisEndpointSpec,
     factory: RedisClientFactory,
-    options: { expiryCommand: 'auto' | ExpiryCommand; fastPath: 'auto' | 'lua' | 'dump' },
+    options: {
+      expiryCommand: 'auto' | ExpiryCommand;
+      fastPath: 'auto' | 'lua' | 'dump';
+      /** Another endpoint of the same group: its findings are taken, nothing is probed or loaded. */
+      like?: Endpoint;
+    },
   ): Promise<Endpoint> {
     const clients: Redis[] = [];
     const connect = async (node: { host: string; port: number }): Promise<Redis> => {
@@ -177,6 +182,10 @@ export class Endpoint {
       let slotOwner: Uint16Array | undefined;
       if (spec.clusterMode) {
         ({ shards, slotOwner } = await discoverShards(seed, spec, connect, role));
+      }
+      if (options.like) {
+        const { expiryCommand, lua } = options.like;
+        return new Endpoint(role, spec, seed, shards, slotOwner, expiryCommand, lua);
       }
       const probeClient = shards[0]?.client ?? seed;
       let expiryCommand: ExpiryCommand = options.expiryCommand === 'pttl' ? 'pttl' : 'pexpiretime';

@@ -14,6 +14,7 @@
  * `false` here only sends the key to the comparison by contents. Redis's rdb.c (rdbLoadLenByRef,
  * rdbGenericLoadStringObject) is the reference for the length and string encodings.
  */
+import { sameMembers } from './compare.js';
 
 const RDB_TYPE_SET = 2;
 const RDB_TYPE_HASH = 4;
@@ -106,9 +107,6 @@ export function sameUnorderedPayloads(a: Buffer, b: Buffer): boolean | undefined
   const left = unorderedElements(a);
   const right = unorderedElements(b);
   if (left === undefined || right === undefined) return undefined;
-  if (left.length !== right.length) return false;
-  // Members (and fields) are unique within one key, so equal counts and inclusion make equality.
-  const elements = new Set(left);
-  if (elements.size !== left.length) return undefined;
-  return right.every((element) => elements.has(element));
+  // Members (and fields) are unique within one key, so are their encodings.
+  return sameMembers(left, right);
 }

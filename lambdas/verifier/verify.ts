@@ -245,21 +245,30 @@ export async function verify(
 
   const factory = dependencies.clientFactory ?? createIoredisClient;
   const endpointOptions = { expiryCommand: tuning.expiryCommand, fastPath: tuning.fastPath };
-  // Three connections per side: the forward pass, the reverse pass and the re-checks.
-  const opened = await Promise.allSettled(
-    (['source', 'target', 'source', 'target', 'source', 'target'] as const).map((role) =>
-      Endpoint.open(role, role === 'source' ? input.source : input.target, factory, endpointOptions),
+  // Three connections per side: the forward pass, the reverse pass and the re-checks. The first
+  // of each side probes the engine (PEXPIRETIME, scripts); the others take what it found.
+  const endpoints: Endpoint[] = [];
+  const openAll = async (open: (role: 'source' | 'target') => Promise<Endpoint>[]): Promise<void> => {
+    const opened = await Promise.allSettled([...open('source'), ...open('target')]);
+    for (const result of opened) if (result.status === 'fulfilled') endpoints.push(result.value);
+    const failure = opened.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure) {
+      for (const endpoint of endpoints) endpoint.close();
+      throw failure.reason;
+    }
+  };
+  const specOf = (role: 'source' | 'target') => (role === 'source' ? input.source : input.target);
+  await openAll((role) => [Endpoint.open(role, specOf(role), factory, endpointOptions)]);
+  const [source, target] = endpoints as [Endpoint, Endpoint];
+  await openAll((role) =>
+    [1, 2].map(() =>
+      Endpoint.open(role, specOf(role), factory, {
+        ...endpointOptions,
+        like: role === 'source' ? source : target,
+      }),
     ),
   );
-  const endpoints = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-  const failure = opened.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failure) {
-    for (const endpoint of endpoints) endpoint.close();
-    throw failure.reason;
-  }
-  const [source, target, reverseSource, reverseTarget, recheckSource, recheckTarget] = endpoints as [
-    Endpoint,
-    Endpoint,
+  const [reverseSource, recheckSource, reverseTarget, recheckTarget] = endpoints.slice(2) as [
     Endpoint,
     Endpoint,
     Endpoint,
@@ -561,21 +570,28 @@ class Check {
    */
   private async forwardBatch(batch: Batch, db: number): Promise<void> {
     const small = SMALL_UNORDERED_IN_SCRIPT;
-    let keys = 'keys' in batch ? batch.keys : undefined;
-    const count = keys?.length ?? (batch as PackedBatch).count;
-    if (keys ? this.useBatchDigests() : (batch as PackedBatch).digest !== undefined) {
-      const [sourceDigest, targetDigest] = await Promise.all(
-        'packed' in batch
-          ? [
-              batch.digest as BatchDigest,
-              this.target.batchDigestPacked(batch.peer, batch.packed, count, small),
-            ]
-          : [this.source.batchDigest(batch.keys, small), this.target.batchDigest(batch.keys, small)],
-      );
+    const keysOf = (): Buffer[] => ('keys' in batch ? batch.keys : unpackKeys(batch.packed));
+    let digests: Promise<[BatchDigest, BatchDigest]> | undefined;
+    if (!('packed' in batch)) {
+      if (this.useBatchDigests()) {
+        digests = Promise.all([
+          this.source.batchDigest(batch.keys, small),
+          this.target.batchDigest(batch.keys, small),
+        ]);
+      }
+    } else if (batch.digest) {
+      digests = Promise.all([
+        batch.digest,
+        this.target.batchDigestPacked(batch.peer, batch.packed, batch.count, small),
+      ]);
+    }
+    if (digests) {
+      const [sourceDigest, targetDigest] = await digests;
       this.batchDigests.tried++;
       if (sameBatchDigest(sourceDigest, targetDigest)) {
-        this.report.keysChecked += count;
+        this.report.keysChecked += 'packed' in batch ? batch.count : batch.keys.length;
         if (sourceDigest.unproven.size === 0) return;
+        const keys = keysOf();
         const indices = [...sourceDigest.unproven.keys()];
         const sourceTokens: string[] = [];
         const targetTokens: string[] = [];
@@ -583,7 +599,6 @@ class Check {
           sourceTokens[i] = sourceDigest.unproven.get(i) as string;
           targetTokens[i] = targetDigest.unproven.get(i) as string;
         }
-        keys ??= unpackKeys((batch as PackedBatch).packed);
         const rest: number[] = [];
         await this.compareUnordered(keys, indices, sourceTokens, targetTokens, rest, {
           source: sourceDigest.payloads,
@@ -591,7 +606,7 @@ class Check {
         });
         if (rest.length > 0)
           await this.compareByContents(
-            rest.map((i) => (keys as Buffer[])[i] as Buffer),
+            rest.map((i) => keys[i] as Buffer),
             db,
             'source',
           );
@@ -599,7 +614,7 @@ class Check {
       }
       this.batchDigests.differed++;
     }
-    keys ??= unpackKeys((batch as PackedBatch).packed);
+    const keys = keysOf();
     const [sourceTokens, targetTokens] = await Promise.all([
       this.source.fastDigest(keys, small),
       this.target.fastDigest(keys, small),

@@ -44,25 +44,36 @@ async function seed(client: Cluster, expireAt: number): Promise<void> {
   }
 }
 
+/** Two clusters seeded alike; `change` then alters the target through a cluster client. */
+async function seededClusters(
+  shards: { source: number; target: number },
+  change: (target: Cluster) => Promise<void>,
+): Promise<[RedisCluster, RedisCluster]> {
+  const clusters = await Promise.all([
+    startRedisCluster({ shards: shards.source }),
+    startRedisCluster({ shards: shards.target }),
+  ]);
+  const [s, t] = clusters.map(clusterClient) as [Cluster, Cluster];
+  const expireAt = Date.now() + 86_400_000;
+  await Promise.all([seed(s, expireAt), seed(t, expireAt)]);
+  await change(t);
+  await Promise.all([s.quit(), t.quit()]);
+  return clusters;
+}
+
 describe('cluster mode enabled (3 shards)', () => {
   let source: RedisCluster;
   let target: RedisCluster;
   beforeAll(async () => {
-    [source, target] = await Promise.all([
-      startRedisCluster({ shards: 3 }),
-      startRedisCluster({ shards: 3 }),
-    ]);
-    const [s, t] = [clusterClient(source), clusterClient(target)];
-    const expireAt = Date.now() + 86_400_000;
-    await Promise.all([seed(s, expireAt), seed(t, expireAt)]);
-    // Same contents, different history on the target: its hashtable sets iterate differently.
-    await t.sadd('set:3', ...Array.from({ length: 500 }, (_, m) => `tmp${m}`));
-    await t.srem('set:3', ...Array.from({ length: 500 }, (_, m) => `tmp${m}`));
-    await t.del('str:6');
-    await t.set('only-on-target', 'x');
-    await t.hset('hash:8', 'f3', 'changed');
-    await t.pexpireat('list:5', Date.now() + 3_600_000);
-    await Promise.all([s.quit(), t.quit()]);
+    [source, target] = await seededClusters({ source: 3, target: 3 }, async (t) => {
+      // Same contents, different history on the target: its hashtable sets iterate differently.
+      await t.sadd('set:3', ...Array.from({ length: 500 }, (_, m) => `tmp${m}`));
+      await t.srem('set:3', ...Array.from({ length: 500 }, (_, m) => `tmp${m}`));
+      await t.del('str:6');
+      await t.set('only-on-target', 'x');
+      await t.hset('hash:8', 'f3', 'changed');
+      await t.pexpireat('list:5', Date.now() + 3_600_000);
+    });
   });
   afterAll(async () => {
     await Promise.all([source?.stop(), target?.stop()]);
@@ -148,17 +159,11 @@ describe('cluster mode enabled, shards laid out differently on the two sides', (
   let source: RedisCluster;
   let target: RedisCluster;
   beforeAll(async () => {
-    [source, target] = await Promise.all([
-      startRedisCluster({ shards: 3 }),
-      startRedisCluster({ shards: 2 }),
-    ]);
-    const [s, t] = [clusterClient(source), clusterClient(target)];
-    const expireAt = Date.now() + 86_400_000;
-    await Promise.all([seed(s, expireAt), seed(t, expireAt)]);
-    await t.del('ttl:7');
-    await t.set('only-on-target', 'x');
-    await t.sadd('set:9', 'one-more');
-    await Promise.all([s.quit(), t.quit()]);
+    [source, target] = await seededClusters({ source: 3, target: 2 }, async (t) => {
+      await t.del('ttl:7');
+      await t.set('only-on-target', 'x');
+      await t.sadd('set:9', 'one-more');
+    });
   });
   afterAll(async () => {
     await Promise.all([source?.stop(), target?.stop()]);

@@ -101,8 +101,8 @@ describe('a connection failing during the re-check rounds', () => {
     for (let i = 0; i < 20_000; i += 100) retarget.set(`k:${i}`, 'changed');
     await retarget.exec();
 
-    // Clients are made in order: forward source and target, reverse source and target, then
-    // the re-check source, whose reads fail here.
+    // Clients are made in order: forward source and target, then reverse and re-check source
+    // (whose reads fail here), then reverse and re-check target.
     let made = 0;
     let forwardScans = 0;
     const clientFactory: RedisClientFactory = (node, spec) => {
@@ -115,7 +115,7 @@ describe('a connection failing during the re-check rounds', () => {
           return callBuffer(...args);
         }) as typeof client.callBuffer;
       }
-      if (made === 5) client.type = () => Promise.reject(new Error('connection reset by peer'));
+      if (made === 4) client.type = () => Promise.reject(new Error('connection reset by peer'));
       return client;
     };
 
