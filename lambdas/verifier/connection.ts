@@ -16,7 +16,14 @@ import {
   VerifierConnectionError,
   VerifierTopologyError,
 } from './errors.js';
-import { type LuaScript, SCRIPTS } from './scripts.js';
+import {
+  ELASTICACHE_OWN_KEY,
+  type LuaScript,
+  READ_ONLY_SCRIPTS,
+  SCRIPTS,
+  type ScriptSet,
+  WRITE_SCRIPTS,
+} from './scripts.js';
 import { keySlot, SLOT_COUNT } from './slots.js';
 import type { RedisEndpointSpec } from './types.js';
 
@@ -48,6 +55,30 @@ export const createIoredisClient: RedisClientFactory = (node, spec) =>
   });
 
 export type Role = 'source' | 'target';
+
+/** One key as read for copying (see {@link Endpoint.readForCopy}). */
+export interface KeyCopy {
+  /** DUMP payload; null when the key does not exist. */
+  readonly payload: Buffer | null;
+  /** Absolute expiry in ms: -1 none, -2 missing. */
+  readonly expireAt: number;
+  /** The key's state token (SHA-1 of payload, '|', expiry; '-' when missing). */
+  readonly state: string;
+}
+
+function copyOf(payload: Buffer | null, expiry: string): KeyCopy {
+  return {
+    payload,
+    expireAt: Number(expiry),
+    state:
+      payload === null ? '-' : createHash('sha1').update(payload).update('|').update(expiry).digest('hex'),
+  };
+}
+
+/** Application data: every key but ElastiCache's own (see ELASTICACHE_OWN_KEY). */
+export function isApplicationKey(key: Buffer): boolean {
+  return key.length !== ELASTICACHE_OWN_KEY.length || key.toString('latin1') !== ELASTICACHE_OWN_KEY;
+}
 
 /** RDB type bytes that open the DUMP payload of hashtable-encoded hashes and sets. */
 const RDB_TYPE_SET = 2;
@@ -146,6 +177,8 @@ export class Endpoint {
     private readonly slotOwner: Uint16Array | undefined,
     readonly expiryCommand: ExpiryCommand,
     readonly lua: boolean,
+    /** The read scripts loaded: declared read-only where the engine allows it (7.0+). */
+    readonly scripts: ScriptSet = SCRIPTS,
   ) {}
 
   /** Connects (and in cluster mode discovers every primary), probing what the engine supports. */
@@ -184,8 +217,8 @@ export class Endpoint {
         ({ shards, slotOwner } = await discoverShards(seed, spec, connect, role));
       }
       if (options.like) {
-        const { expiryCommand, lua } = options.like;
-        return new Endpoint(role, spec, seed, shards, slotOwner, expiryCommand, lua);
+        const { expiryCommand, lua, scripts } = options.like;
+        return new Endpoint(role, spec, seed, shards, slotOwner, expiryCommand, lua, scripts);
       }
       const probeClient = shards[0]?.client ?? seed;
       let expiryCommand: ExpiryCommand = options.expiryCommand === 'pttl' ? 'pttl' : 'pexpiretime';
@@ -202,18 +235,26 @@ export class Endpoint {
         }
       }
       let lua = options.fastPath !== 'dump';
+      let scripts = READ_ONLY_SCRIPTS;
       if (lua) {
-        try {
+        const load = async (set: ScriptSet): Promise<void> => {
           for (const client of shards.length > 0 ? shards.map((s) => s.client) : [seed]) {
-            for (const script of Object.values(SCRIPTS)) await client.call('SCRIPT', 'LOAD', script.source);
+            for (const script of Object.values(set)) await client.call('SCRIPT', 'LOAD', script.source);
           }
+        };
+        try {
+          // Engines before 7.0 refuse the read-only declaration; they get the plain scripts.
+          await load(READ_ONLY_SCRIPTS).catch(async () => {
+            scripts = SCRIPTS;
+            await load(SCRIPTS);
+          });
         } catch (error) {
           if (options.fastPath === 'lua')
             throw toVerifierError(error, `the ${role} refused Lua`, [spec.authToken]);
           lua = false;
         }
       }
-      return new Endpoint(role, spec, seed, shards, slotOwner, expiryCommand, lua);
+      return new Endpoint(role, spec, seed, shards, slotOwner, expiryCommand, lua, scripts);
     } catch (error) {
       for (const client of clients) client.disconnect();
       throw error;
@@ -286,7 +327,7 @@ export class Endpoint {
       `SCAN on the ${this.role}`,
       this.clientOfUnit(unit).scanBuffer(cursor, 'COUNT', count),
     );
-    return { cursor: next.toString(), keys };
+    return { cursor: next.toString(), keys: keys.filter(isApplicationKey) };
   }
 
   /**
@@ -310,7 +351,7 @@ export class Endpoint {
     ];
     const [next, packed, found, reply] = (await this.guard(
       `SCAN on the ${this.role}`,
-      this.evalshaBuffer(this.clientOfUnit(unit), SCRIPTS.scan, args),
+      this.evalshaBuffer(this.clientOfUnit(unit), this.scripts.scan, args),
     )) as [Buffer, Buffer, number, Buffer[]];
     const indices = Array.from({ length: found }, (_, i) => i);
     return {
@@ -333,7 +374,7 @@ export class Endpoint {
     const seen = new Set<string>();
     const keys: Buffer[] = [];
     for (const key of replies) {
-      if (key === null) continue;
+      if (key === null || !isApplicationKey(key)) continue;
       const id = key.toString('latin1');
       if (!seen.has(id)) {
         seen.add(id);
@@ -455,7 +496,7 @@ export class Endpoint {
    * equal on both sides exactly when the keys are equal, `N…` for keys to compare by contents.
    */
   async fastDigest(keys: readonly Buffer[], smallUnordered: number): Promise<string[]> {
-    if (this.lua) return this.runLineScript(SCRIPTS.fastDigest, keys, String(smallUnordered));
+    if (this.lua) return this.runLineScript(this.scripts.fastDigest, keys, String(smallUnordered));
     const [dumps, expiries] = await Promise.all([
       this.guard(
         `DUMP on the ${this.role}`,
@@ -510,7 +551,7 @@ export class Endpoint {
     const expiryFlag = this.expiryCommand === 'pexpiretime' ? '1' : '0';
     return (await this.guard(
       `script on the ${this.role}`,
-      this.evalshaBuffer(client, SCRIPTS.batchDigest, [0, expiryFlag, String(smallUnordered), packed]),
+      this.evalshaBuffer(client, this.scripts.batchDigest, [0, expiryFlag, String(smallUnordered), packed]),
     )) as Buffer[];
   }
 
@@ -560,7 +601,7 @@ export class Endpoint {
 
   /** Canonical content digests (server-side), `none` for missing keys; see CONTENT_DIGEST_SCRIPT. */
   async contentDigest(keys: readonly Buffer[], limit: number): Promise<string[]> {
-    return this.runLineScript(SCRIPTS.contentDigest, keys, String(limit));
+    return this.runLineScript(this.scripts.contentDigest, keys, String(limit));
   }
 
   /** Indices of the packed keys that do not exist, all held by `client` (Lua only). */
@@ -568,7 +609,7 @@ export class Endpoint {
     const multiKey = this.spec.clusterMode ? '0' : '1';
     const reply = await this.guard(
       `EXISTS on the ${this.role}`,
-      this.evalsha(client, SCRIPTS.existsPacked, [0, packed, multiKey]),
+      this.evalsha(client, this.scripts.existsPacked, [0, packed, multiKey]),
     );
     return reply === '' ? [] : reply.split(',').map(Number);
   }
@@ -624,6 +665,103 @@ export class Endpoint {
       number | string,
     ];
     return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  /**
+   * What to copy of each key, read at this moment: its DUMP payload (null when the key does not
+   * exist) and absolute expiry, both read by one script per node, so they belong together.
+   * `state` is the key's token as the compare-and-copy script computes it.
+   */
+  async readForCopy(keys: readonly Buffer[]): Promise<KeyCopy[]> {
+    const out = new Array<KeyCopy>(keys.length);
+    if (!this.lua) {
+      // No scripting: DUMP and expiry in one pipeline per key (read apart; the copy is checked
+      // again under the write freeze, which is what makes it exact).
+      const [dumps, expiries] = await Promise.all([
+        this.guard(
+          `DUMP on the ${this.role}`,
+          Promise.all(keys.map((key) => this.clientForKey(key).dumpBuffer(key) as Promise<Buffer | null>)),
+        ),
+        this.expiries(keys),
+      ]);
+      keys.forEach((_, i) => {
+        out[i] = copyOf(dumps[i] ?? null, String(expiries[i]));
+      });
+      return out;
+    }
+    const expiryFlag = this.expiryCommand === 'pexpiretime' ? '1' : '0';
+    await Promise.all(
+      [...this.route(keys)].map(async ([client, indices]) => {
+        const batch = indices.map((i) => keys[i] as Buffer);
+        const args: (string | Buffer | number)[] = this.spec.clusterMode
+          ? [0, expiryFlag, '0', ...batch]
+          : [batch.length, ...batch, expiryFlag, '0'];
+        const reply = (await this.guard(
+          `DUMP on the ${this.role}`,
+          this.evalshaBuffer(client, this.scripts.copyRead, args),
+        )) as Buffer[];
+        if (reply.length !== batch.length * 2) {
+          throw new VerifierCommandError(`copy read on the ${this.role} returned a malformed reply`);
+        }
+        indices.forEach((keyIndex, j) => {
+          const payload = reply[2 * j] as Buffer;
+          out[keyIndex] = copyOf(
+            payload.length > 0 ? payload : null,
+            (reply[2 * j + 1] as Buffer).toString(),
+          );
+        });
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * Makes each key what `copies` says: RESTORE REPLACE with the absolute expiry (ABSTTL; a time
+   * already past deletes the key, as Redis does), or DEL where the copy is missing.
+   */
+  async writeCopies(keys: readonly Buffer[], copies: readonly KeyCopy[]): Promise<void> {
+    await this.guard(
+      `RESTORE on the ${this.role}`,
+      Promise.all(
+        keys.map((key, i) => {
+          const copy = copies[i] as KeyCopy;
+          const client = this.clientForKey(key);
+          if (copy.payload === null) return client.del(key);
+          const ttl = copy.expireAt > 0 ? copy.expireAt : 0;
+          return client.call('RESTORE', key, ttl, copy.payload, 'REPLACE', 'ABSTTL');
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Like {@link writeCopies}, but only where each key is still in the state `expected` (a token
+   * from {@link readForCopy} on this side): returns the indices of keys left alone because they
+   * changed in between. Needs scripting.
+   */
+  async compareAndCopy(
+    keys: readonly Buffer[],
+    copies: readonly KeyCopy[],
+    expected: readonly string[],
+  ): Promise<number[]> {
+    if (!this.lua) throw new VerifierCommandError(`the ${this.role} does not run scripts: no safe copy back`);
+    const expiryFlag = this.expiryCommand === 'pexpiretime' ? '1' : '0';
+    const conflicts: number[] = [];
+    await Promise.all(
+      [...this.route(keys)].map(async ([client, indices]) => {
+        const args: (string | Buffer | number)[] = [0, expiryFlag, '0'];
+        for (const i of indices) {
+          const copy = copies[i] as KeyCopy;
+          args.push(keys[i] as Buffer, expected[i] as string, copy.payload ?? '', String(copy.expireAt));
+        }
+        const reply = await this.guard(
+          `RESTORE on the ${this.role}`,
+          this.evalsha(client, WRITE_SCRIPTS.compareAndCopy, args),
+        );
+        if (reply !== '') for (const j of reply.split(',')) conflicts.push(indices[Number(j)] as number);
+      }),
+    );
+    return conflicts;
   }
 
   /** Wraps a command so its failure becomes a typed, token-free error. */

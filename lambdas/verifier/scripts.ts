@@ -8,6 +8,14 @@
  */
 import { createHash } from 'node:crypto';
 
+/**
+ * ElastiCache's own key: every primary holds it and ElastiCache rewrites it continuously with its
+ * own clock to measure replication lag, so a source and its restored copy always differ on it
+ * (docs/aws-behaviour.md, "ElastiCache's own key"). It is not application data: scans leave it
+ * out, so it is never compared, copied or deleted.
+ */
+export const ELASTICACHE_OWN_KEY = 'ElastiCacheMasterReplicationTimestamp';
+
 const KEY_LIST = `
 local keys = KEYS
 local first = 1
@@ -185,7 +193,10 @@ return batchDigest(unpackKeys(ARGV[3]))
  */
 export const SCAN_SCRIPT = `${KEY_LIST}${PACKING}${BATCH_FUNCTION}
 local step = redis.call('SCAN', ARGV[3], 'COUNT', ARGV[4])
-local found = step[2]
+local found = {}
+for _, k in ipairs(step[2]) do
+  if k ~= '${ELASTICACHE_OWN_KEY}' then found[#found + 1] = k end
+end
 local digest = ''
 if ARGV[5] == '1' then digest = batchDigest(found) end
 return {step[1], packKeys(found), #found, digest}
@@ -272,6 +283,56 @@ end
 return table.concat(out, '\\n')
 `;
 
+/**
+ * The catch-up's read of keys to copy, atomic per key (a script runs alone): per key its DUMP
+ * payload ('' when missing) and absolute expiry in ms (-1 none, -2 missing), read at copy time,
+ * so the copy is never older than the source was when it was read.
+ * Reply: payload, expiry, payload, expiry, ...
+ */
+export const COPY_READ_SCRIPT = `${KEY_LIST}
+local out = {}
+for i = first, #keys do
+  local d = redis.call('DUMP', keys[i])
+  if d then
+    out[#out + 1] = d
+    out[#out + 1] = tostring(expireAt(keys[i]))
+  else
+    out[#out + 1] = ''
+    out[#out + 1] = '-2'
+  end
+end
+return out
+`;
+
+/**
+ * Writes copies only where the key still is what it was when its copy was decided (compare and
+ * set), for the rollback's copy back onto a source that serves clients again: a key someone
+ * wrote in between is left alone and counted as a conflict. ARGV: expiry flag, unused, then per
+ * key four arguments: the key (undeclared: keys of one node, as the other scripts), the expected
+ * token (SHA-1 of DUMP payload, '|' and absolute expiry; '-' for a missing key), the payload to
+ * write ('' to delete) and its absolute expiry (ms, -1 none).
+ * Reply: the 0-based indices of the keys left alone, joined by commas ('' when none).
+ */
+export const COMPARE_AND_COPY_SCRIPT = `${KEY_LIST}
+local conflicts = {}
+for i = 3, #ARGV, 4 do
+  local k, expected, payload, expiry = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  local d = redis.call('DUMP', k)
+  local current = '-'
+  if d then current = redis.sha1hex(d .. '|' .. tostring(expireAt(k))) end
+  if current ~= expected then
+    conflicts[#conflicts + 1] = (i - 3) / 4
+  elseif payload == '' then
+    redis.call('DEL', k)
+  else
+    local ttl = 0
+    if expiry > 0 then ttl = expiry end
+    redis.call('RESTORE', k, ttl, payload, 'REPLACE', 'ABSTTL')
+  end
+end
+return table.concat(conflicts, ',')
+`;
+
 export interface LuaScript {
   readonly source: string;
   readonly sha: string;
@@ -281,10 +342,35 @@ function script(source: string): LuaScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
-export const SCRIPTS = {
-  fastDigest: script(FAST_DIGEST_SCRIPT),
-  batchDigest: script(BATCH_DIGEST_SCRIPT),
-  scan: script(SCAN_SCRIPT),
-  existsPacked: script(EXISTS_PACKED_SCRIPT),
-  contentDigest: script(CONTENT_DIGEST_SCRIPT),
+/**
+ * Read-only scripts declare it (Redis OSS 7.0+ / Valkey shebang): CLIENT PAUSE WRITE then lets
+ * them run, so the data checks go on while the cutover holds the source's writes. Undeclared
+ * scripts count as writes and wait out the pause. `allow-cross-slot-keys` keeps what scripts
+ * without a shebang may do (touch keys of several slots of their node, in cluster mode).
+ * Engines before 7.0 refuse the shebang and load the plain scripts.
+ */
+const READ_ONLY = '#!lua flags=no-writes,allow-cross-slot-keys\n';
+
+const READ_SCRIPTS = {
+  fastDigest: FAST_DIGEST_SCRIPT,
+  batchDigest: BATCH_DIGEST_SCRIPT,
+  scan: SCAN_SCRIPT,
+  existsPacked: EXISTS_PACKED_SCRIPT,
+  contentDigest: CONTENT_DIGEST_SCRIPT,
+  copyRead: COPY_READ_SCRIPT,
 } as const;
+
+export type ScriptSet = Readonly<Record<keyof typeof READ_SCRIPTS, LuaScript>>;
+
+/** The read scripts as every engine takes them. */
+export const SCRIPTS: ScriptSet = Object.fromEntries(
+  Object.entries(READ_SCRIPTS).map(([name, source]) => [name, script(source)]),
+) as ScriptSet;
+
+/** The read scripts declared read-only (engines 7.0+): they run during CLIENT PAUSE WRITE. */
+export const READ_ONLY_SCRIPTS: ScriptSet = Object.fromEntries(
+  Object.entries(READ_SCRIPTS).map(([name, source]) => [name, script(READ_ONLY + source)]),
+) as ScriptSet;
+
+/** The one script that writes (rollback's copy back). */
+export const WRITE_SCRIPTS = { compareAndCopy: script(COMPARE_AND_COPY_SCRIPT) } as const;

@@ -87,6 +87,21 @@ export interface VerifierDependencies {
   readonly clientFactory?: RedisClientFactory;
   /** Clock for the time budget. @default Date.now */
   readonly now?: () => number;
+  /**
+   * The catch-up's seam: keys found different (after the content comparison, both directions)
+   * are handed here instead of being re-checked and reported, with the connections of the pass
+   * that found them (their database selected). The walk waits for it, so a repaired batch is
+   * done before the pass moves on.
+   */
+  readonly repair?: (found: RepairBatch) => Promise<void>;
+}
+
+/** Keys that differ, for {@link VerifierDependencies.repair}. */
+export interface RepairBatch {
+  readonly db: number;
+  readonly keys: Buffer[];
+  readonly source: Endpoint;
+  readonly target: Endpoint;
 }
 
 type Tuning = Required<VerifierTuning>;
@@ -281,6 +296,7 @@ export async function verify(
       tuning,
       report,
       mode,
+      dependencies.repair,
     );
     const reserveMs = tuning.recheckRounds * tuning.recheckIntervalMs + 1000;
     const deadline = startedAt + Math.max(0, input.timeBudgetMs - reserveMs);
@@ -347,6 +363,7 @@ class Check {
     private readonly tuning: Tuning,
     private readonly report: VerifierReport,
     private readonly mode: 'full' | 'sample',
+    private readonly repair?: (found: RepairBatch) => Promise<void>,
   ) {
     this.source = endpoints.source;
     this.target = endpoints.target;
@@ -756,6 +773,7 @@ class Check {
       observeKeys(source, keys, this.tuning.chunkSize),
       observeKeys(target, keys, this.tuning.chunkSize),
     ]);
+    const different: Buffer[] = [];
     keys.forEach((key, i) => {
       const s = sourceObs[i];
       const t = targetObs[i];
@@ -766,6 +784,10 @@ class Check {
       if (comparison === 'equal') return;
       if (comparison === 'expiring') {
         this.report.info.expiredDuringCheck++;
+        return;
+      }
+      if (this.repair) {
+        different.push(key);
         return;
       }
       const id = `${db}:${key.toString('latin1')}`;
@@ -786,6 +808,7 @@ class Check {
       this.suspects.set(id, { suspect, rounds: 0, dueAt: Date.now() + this.tuning.recheckIntervalMs });
       this.wake?.();
     });
+    if (this.repair && different.length > 0) await this.repair({ db, keys: different, source, target });
   }
 }
 

@@ -1,0 +1,151 @@
+/**
+ * The catch-up: one walk of the verifier that finds the keys that differ between source and
+ * target and repairs them, source → target, instead of reporting them. Keys are read at copy time
+ * (DUMP and absolute expiry in one script), so an older copy never overwrites a newer write of
+ * the source; the target takes them with RESTORE … REPLACE ABSTTL, or DEL where the source no
+ * longer has them. All databases, cluster mode shard by shard, TLS and AUTH: whatever the
+ * verifier walks. Resumable across invocations with the verifier's cursor.
+ *
+ * `checkCopies` observes every copied key again on both sides after the copy and counts those
+ * still different: under a write freeze that count must be 0 (the zero-tolerance final check).
+ * `compareAndSet` copies only where the target still is what it was just before (the rollback's
+ * copy back onto a source that serves clients again); keys changed in between are conflicts.
+ */
+import { compareObservations } from './compare.js';
+import { createIoredisClient, Endpoint, type RedisClientFactory } from './connection.js';
+import { observeKeys } from './contents.js';
+import type { RedisEndpointSpec, VerifierCursor, VerifierInput, VerifierReport } from './types.js';
+import { type VerifierDependencies, verify } from './verify.js';
+
+export interface CatchUpInput extends Omit<VerifierInput, 'policy' | 'mode'> {
+  /** Observe copied keys again and count those still different. @default false */
+  readonly checkCopies?: boolean;
+  /** Copy only onto keys unchanged since they were read (see the module comment). @default false */
+  readonly compareAndSet?: boolean;
+}
+
+export interface CatchUpResult {
+  readonly done: boolean;
+  readonly cursor?: VerifierCursor;
+  readonly report: VerifierReport;
+  /** Keys copied (or deleted on the target) by this call. */
+  readonly keysCopied: number;
+  /** Copied keys still different when observed again (with `checkCopies`). */
+  readonly stillDifferent: number;
+  /** Keys left alone because the target changed under the copy (with `compareAndSet`). */
+  readonly conflicts: number;
+}
+
+/** Copies keys source → target as they are now; see {@link catchUp}. */
+export async function copyKeys(
+  keys: readonly Buffer[],
+  source: Endpoint,
+  target: Endpoint,
+  options: { checkCopies?: boolean; compareAndSet?: boolean } = {},
+): Promise<{ copied: number; stillDifferent: number; conflicts: number }> {
+  if (keys.length === 0) return { copied: 0, stillDifferent: 0, conflicts: 0 };
+  let conflicts = 0;
+  if (options.compareAndSet) {
+    const before = await target.readForCopy(keys);
+    const copies = await source.readForCopy(keys);
+    conflicts = (
+      await target.compareAndCopy(
+        keys,
+        copies,
+        before.map((b) => b.state),
+      )
+    ).length;
+  } else {
+    await target.writeCopies(keys, await source.readForCopy(keys));
+  }
+  let stillDifferent = 0;
+  if (options.checkCopies) {
+    const [s, t] = await Promise.all([observeKeys(source, keys, 1000), observeKeys(target, keys, 1000)]);
+    keys.forEach((_, i) => {
+      const a = s[i];
+      const b = t[i];
+      if (!a || !b) return;
+      const outcome = compareObservations(a, b, { expiryToleranceMs: 0, expiryGraceMs: 2000 });
+      if (outcome !== 'equal' && outcome !== 'expiring') stillDifferent++;
+    });
+  }
+  return { copied: keys.length - conflicts, stillDifferent, conflicts };
+}
+
+/** Runs (or continues) a catch-up pass within `timeBudgetMs`; call again with the cursor until done. */
+export async function catchUp(
+  input: CatchUpInput,
+  dependencies: Omit<VerifierDependencies, 'repair'> = {},
+): Promise<CatchUpResult> {
+  const totals = { copied: 0, stillDifferent: 0, conflicts: 0 };
+  const { checkCopies, compareAndSet, ...rest } = input;
+  const result = await verify(
+    {
+      ...rest,
+      mode: 'full',
+      policy: { writesFrozen: true },
+      tuning: { ...input.tuning, recheckRounds: 0 },
+    },
+    {
+      ...dependencies,
+      repair: async ({ keys, source, target }) => {
+        const outcome = await copyKeys(keys, source, target, {
+          ...(checkCopies !== undefined ? { checkCopies } : {}),
+          ...(compareAndSet !== undefined ? { compareAndSet } : {}),
+        });
+        totals.copied += outcome.copied;
+        totals.stillDifferent += outcome.stillDifferent;
+        totals.conflicts += outcome.conflicts;
+      },
+    },
+  );
+  return {
+    done: result.done,
+    ...(result.cursor ? { cursor: result.cursor } : {}),
+    report: result.report,
+    keysCopied: totals.copied,
+    stillDifferent: totals.stillDifferent,
+    conflicts: totals.conflicts,
+  };
+}
+
+/** Two connected endpoints for copying keys outside a walk (the tracked keys). */
+export interface EndpointPair {
+  readonly source: Endpoint;
+  readonly target: Endpoint;
+  /** Copies the given keys of database `db`, as {@link copyKeys}. */
+  copy(
+    db: number,
+    keys: readonly Buffer[],
+    options?: { checkCopies?: boolean; compareAndSet?: boolean },
+  ): Promise<{ copied: number; stillDifferent: number; conflicts: number }>;
+  close(): void;
+}
+
+export async function openPair(
+  source: RedisEndpointSpec,
+  target: RedisEndpointSpec,
+  factory: RedisClientFactory = createIoredisClient,
+): Promise<EndpointPair> {
+  const options = { expiryCommand: 'auto', fastPath: 'auto' } as const;
+  const s = await Endpoint.open('source', source, factory, options);
+  let t: Endpoint;
+  try {
+    t = await Endpoint.open('target', target, factory, options);
+  } catch (error) {
+    s.close();
+    throw error;
+  }
+  return {
+    source: s,
+    target: t,
+    async copy(db, keys, copyOptions = {}) {
+      await Promise.all([s.selectDb(db), t.selectDb(db)]);
+      return copyKeys(keys, s, t, copyOptions);
+    },
+    close() {
+      s.close();
+      t.close();
+    },
+  };
+}
