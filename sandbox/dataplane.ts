@@ -22,6 +22,11 @@ export interface GroupLayout {
   atRestEncryption?: boolean;
   /** The group's endpoint and node host names, for the TLS server certificates. */
   hostNames?: string[];
+  /**
+   * Engine settings from the group's parameter group that act on the nodes (redis.conf names,
+   * e.g. `notify-keyspace-events`), applied when the nodes start.
+   */
+  parameters?: Record<string, string>;
 }
 
 /**
@@ -61,6 +66,11 @@ export interface DataPlane {
   ): Promise<SnapshotData>;
   deleteSnapshot(snapshot: SnapshotData): Promise<void>;
   deleteGroup(groupId: string): Promise<void>;
+  /**
+   * Applies engine settings (redis.conf names and values) to every running node of a group at
+   * once, as ElastiCache applies a parameter whose change type is `immediate`.
+   */
+  applyParameters(groupId: string, parameters: Record<string, string>): Promise<void>;
   /** Drops every group and snapshot (the sandbox is being re-seeded). */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -94,6 +104,7 @@ export class NullDataPlane implements DataPlane {
   }
   async deleteSnapshot(): Promise<void> {}
   async deleteGroup(): Promise<void> {}
+  async applyParameters(): Promise<void> {}
   async reset(): Promise<void> {}
   async close(): Promise<void> {}
 }

@@ -3,7 +3,7 @@ import { type DataPlane, NullDataPlane } from './dataplane.js';
 import { SandboxDnsServer } from './dns.js';
 import { FaultInjector, type FaultSpec } from './faults.js';
 import { type Fixture, type FixtureInput, parseFixture } from './fixture.js';
-import { RedisDataPlane } from './redis/dataplane.js';
+import { RedisDataPlane, type RedisDataPlaneOptions } from './redis/dataplane.js';
 import { SandboxServer } from './server.js';
 import { ElastiCacheStore, elastiCacheService } from './services/elasticache/service.js';
 import { KmsStore, kmsService } from './services/kms.js';
@@ -28,6 +28,11 @@ export interface SandboxOptions {
    * The sandbox closes it on `stop()`.
    */
   dataPlane?: DataPlane | 'null' | 'redis';
+  /**
+   * Options of the Redis data plane started for `dataPlane: 'redis'`, e.g.
+   * `{ replicationTimestamp: false }` for an empty keyspace (no ElastiCacheMasterReplicationTimestamp).
+   */
+  redis?: RedisDataPlaneOptions;
   /**
    * Serve the hosted zones and the endpoint host names as DNS on 127.0.0.1 (UDP and TCP).
    * @default true with a Redis data plane, false otherwise
@@ -81,6 +86,7 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
   for (const key of fixture.kms.keys) kms.addKey(key);
   for (const secret of fixture.secretsManager.secrets) secrets.add(secret.name, secret.value);
   for (const topic of fixture.sns.topics) sns.addTopic(topic);
+  for (const group of fixture.elasticache.parameterGroups) elasticache.seedParameterGroup(group);
   for (const group of fixture.elasticache.replicationGroups) await elasticache.seedGroup(group);
   for (const zone of fixture.route53.hostedZones) route53.seedZone(zone);
   ctx.faults.add(...fixture.faults);
@@ -110,7 +116,7 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const dataPlane: DataPlane =
     options.dataPlane === 'redis'
-      ? await RedisDataPlane.start()
+      ? await RedisDataPlane.start(options.redis)
       : options.dataPlane === 'null' || options.dataPlane === undefined
         ? new NullDataPlane()
         : options.dataPlane;

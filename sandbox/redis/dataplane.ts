@@ -37,7 +37,17 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
 import type { DataKeyCipher, DataPlane, GroupLayout, NodeAddress, SnapshotData } from '../dataplane.js';
-import { PortTakenError, parseInfo, type RedisServer, startRedisServer, stopAll } from './server.js';
+import {
+  type AdminAccess,
+  adminCall,
+  createAdminAccess,
+  PortTakenError,
+  parseInfo,
+  type RedisServer,
+  registerAdminAddress,
+  startRedisServer,
+  stopAll,
+} from './server.js';
 import { type CertificateAuthority, generateCertificateAuthority } from './tls.js';
 
 export interface RedisDataPlaneOptions {
@@ -45,13 +55,26 @@ export interface RedisDataPlaneOptions {
   readonly redisServerBin?: string;
   /** How long a group may take to start, sync and form its cluster. @default 30000 */
   readonly readyTimeoutMs?: number;
+  /**
+   * ElastiCache's own key {@link REPLICATION_TIMESTAMP_KEY}, rewritten on each group's primary
+   * every `intervalMs` (see {@link TimestampWriter}). `false` turns it off, for tests that need an
+   * empty keyspace. @default { intervalMs: 100 }
+   */
+  readonly replicationTimestamp?: false | { readonly intervalMs?: number };
 }
+
+/** The key ElastiCache keeps on every primary (aws-notes: ElastiCache's own data). */
+export const REPLICATION_TIMESTAMP_KEY = 'ElastiCacheMasterReplicationTimestamp';
+/** The client name of the connection that writes {@link REPLICATION_TIMESTAMP_KEY}. */
+export const REPLICATION_TIMESTAMP_CLIENT_NAME = 'elasticache-internal-timestamp';
 
 interface RunningNode {
   readonly id: string;
   readonly server: RedisServer;
   /** The `preferred`-mode splitter on the group port, when there is one. */
   readonly splitter?: Splitter;
+  /** Unregisters the splitter's address from adminCall's table. */
+  readonly unregister?: () => void;
   /** Serialises BGSAVEs of this node (a second one while one runs is an error). */
   saving: Promise<unknown>;
 }
@@ -59,6 +82,7 @@ interface RunningNode {
 interface RunningGroup {
   readonly layout: GroupLayout;
   readonly nodes: Map<string, RunningNode>;
+  writer?: TimestampWriter;
 }
 
 /** What one shard of a snapshot is, in this data plane's directory. */
@@ -112,6 +136,12 @@ export class RedisDataPlane implements DataPlane {
   private readonly snapshotFiles = new Set<string>();
   /** Data keys of at-rest-encrypted snapshots without a KMS key are wrapped under this key. */
   private readonly serviceKey = randomBytes(32);
+  /**
+   * How the sandbox gets past the commands its nodes refuse to clients (CONFIG, BGSAVE, SYNC, ...):
+   * secret command names and an internal user, random per data plane. See `restrictCommands` in
+   * ./server.ts; tests use `adminCall` from there.
+   */
+  readonly adminAccess: AdminAccess = createAdminAccess();
   private closed = false;
 
   private constructor(
@@ -176,6 +206,11 @@ export class RedisDataPlane implements DataPlane {
       }
       if (layout.clusterMode) await this.startCluster(group, rdbFiles);
       else await this.startReplicated(group, rdbFiles);
+      const timestamp = this.options.replicationTimestamp ?? {};
+      if (timestamp !== false) {
+        group.writer = new TimestampWriter(group, timestamp.intervalMs ?? 100);
+        group.writer.start();
+      }
       const addresses: Record<string, NodeAddress> = {};
       for (const node of group.nodes.values())
         addresses[node.id] = { host: node.server.host, port: layout.port };
@@ -241,6 +276,19 @@ export class RedisDataPlane implements DataPlane {
     if (!group) return;
     this.groups.delete(groupId);
     await stopNodes(group);
+  }
+
+  async applyParameters(groupId: string, parameters: Record<string, string>): Promise<void> {
+    const group = this.groups.get(groupId);
+    if (!group) return;
+    await Promise.all(
+      [...group.nodes.values()].map((node) =>
+        withClient(node.server, async (client) => {
+          for (const [name, value] of Object.entries(parameters))
+            await adminCall(client, 'CONFIG', 'SET', name, value);
+        }),
+      ),
+    );
   }
 
   async reset(): Promise<void> {
@@ -321,6 +369,7 @@ export class RedisDataPlane implements DataPlane {
       const port = preferred ? await freePort(host) : layout.port;
       const plaintextPort = preferred ? await freePort(host) : undefined;
       const config: Record<string, string> = {
+        ...layout.parameters,
         'proc-title-template': `{title} {listen-addr} {server-mode} ${this.processTag}`,
         'replica-announce-ip': host,
       };
@@ -356,6 +405,7 @@ export class RedisDataPlane implements DataPlane {
             ? { redisServerBin: this.options.redisServerBin }
             : {}),
           config,
+          restrictCommands: this.adminAccess,
         });
       } catch (error) {
         if (error instanceof PortTakenError) continue;
@@ -371,7 +421,8 @@ export class RedisDataPlane implements DataPlane {
           throw error;
         }
       }
-      const node: RunningNode = { id, server, splitter, saving: Promise.resolve() };
+      const unregister = splitter ? registerAdminAddress(host, layout.port, this.adminAccess) : undefined;
+      const node: RunningNode = { id, server, splitter, unregister, saving: Promise.resolve() };
       if (this.groups.get(layout.groupId) !== group) {
         await stopNodes({ layout, nodes: new Map([[id, node]]) });
         throw new Error(`replication group ${layout.groupId} was deleted while its nodes were starting`);
@@ -591,7 +642,9 @@ function shardFile(snapshot: SnapshotData, shardId: string, index: number): Shar
 }
 
 async function stopNodes(group: RunningGroup): Promise<void> {
+  group.writer?.stop();
   const nodes = [...group.nodes.values()];
+  for (const node of nodes) node.unregister?.();
   await Promise.allSettled(nodes.map((node) => node.splitter?.close()));
   await stopAll(nodes.map((node) => node.server));
 }
@@ -711,4 +764,107 @@ async function listenSplitter(
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * ElastiCache's replication-lag key: {@link REPLICATION_TIMESTAMP_KEY} in database 0 of the
+ * group's primary, set to the current UTC time (ISO 8601 with milliseconds, as ElastiCache writes
+ * it) every `intervalMs`, over a connection of its own named
+ * {@link REPLICATION_TIMESTAMP_CLIENT_NAME} (docs.aws.amazon.com/AmazonElastiCache/latest/dg/Clusters.Create.html;
+ * aws-notes: ElastiCache's own data). Each group has its own writer, so a source and its restored
+ * copy always differ on the key.
+ *
+ * With cluster mode enabled the key lives in one slot; it is written on the primary that owns
+ * that slot only. Where ElastiCache keeps it in cluster mode is *unconfirmed* (aws-notes).
+ *
+ * The connection is a normal client: `CLIENT KILL TYPE normal` kills it (the writer reconnects at
+ * its next turn) and `CLIENT PAUSE WRITE` holds its SET (the writer waits; no second write is
+ * queued). It connects to whichever node of the shard reports the `master` role, so it follows a
+ * failover; a restore is a new group with a new writer. Its timer and socket are unref'd: it never
+ * keeps the process alive. It logs in as the data plane's internal user, so AUTH token changes do
+ * not stop it.
+ */
+class TimestampWriter {
+  private client: Redis | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly group: RunningGroup,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.drop();
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.turn(), ms);
+    this.timer.unref();
+  }
+
+  private async turn(): Promise<void> {
+    try {
+      const client = await this.connection();
+      if (client && !this.stopped) await client.set(REPLICATION_TIMESTAMP_KEY, new Date().toISOString());
+    } catch {
+      // Killed, the node restarting or no longer primary (READONLY): reconnect at the next turn.
+      this.drop();
+    } finally {
+      this.schedule(this.intervalMs);
+    }
+  }
+
+  private drop(): void {
+    this.client?.disconnect();
+    this.client = undefined;
+  }
+
+  /** The connection to the current primary of the key's shard, opened when there is none. */
+  private async connection(): Promise<Redis | undefined> {
+    if (this.client?.status === 'ready') return this.client;
+    this.drop();
+    const { layout, nodes } = this.group;
+    let shard = layout.shards[0];
+    if (layout.clusterMode) {
+      const any = [...nodes.values()][0];
+      if (!any) return undefined;
+      const slot = Number(
+        await withClient(any.server, (c) => c.call('CLUSTER', 'KEYSLOT', REPLICATION_TIMESTAMP_KEY)),
+      );
+      shard = layout.shards.find((s) =>
+        parseSlots(s.slots ?? '').some(([first, last]) => slot >= first && slot <= last),
+      );
+    }
+    for (const id of shard?.nodeIds ?? []) {
+      const node = nodes.get(id);
+      if (!node || this.stopped) continue;
+      const client = node.server.adminClient({
+        lazyConnect: true,
+        connectionName: REPLICATION_TIMESTAMP_CLIENT_NAME,
+        db: 0,
+      });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        (client.stream as { unref?: () => void }).unref?.();
+        const role = (await client.call('ROLE')) as [string, ...unknown[]];
+        if (role[0] === 'master' && !this.stopped) {
+          this.client = client;
+          return client;
+        }
+      } catch {
+        // try the next node
+      }
+      client.disconnect();
+    }
+    return undefined;
+  }
 }

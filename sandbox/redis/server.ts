@@ -11,6 +11,7 @@
  * temporary directory. On a normal exit an `exit` hook also signals every running server at once.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -72,6 +73,107 @@ export interface RedisServerOptions {
   readonly plaintextPort?: number;
   /** Further DNS names for the server certificate, when TLS is on (the `bind` address is added as an IP). */
   readonly tlsNames?: readonly string[];
+  /**
+   * Refuse clients the commands ElastiCache refuses ({@link RENAMED_COMMANDS} are renamed to
+   * secret names, {@link ACL_DENIED_COMMANDS} are denied to the `default` user) while the holder of
+   * this {@link AdminAccess} keeps them: {@link adminCall} sends the renamed commands, and
+   * replicas and {@link RedisServer.adminClient} authenticate as its internal user. Give the
+   * primary and its replicas the same access. @default unrestricted
+   */
+  readonly restrictCommands?: AdminAccess;
+}
+
+/**
+ * Commands ElastiCache refuses to clients that the sandbox hides behind `rename-command`. The
+ * current list (docs.aws.amazon.com/AmazonElastiCache/latest/dg/ClientConfig.RestrictedCommands.html,
+ * see ../shared/aws-notes.md) is bgrewriteaof, bgsave, config, debug, migrate, replicaof, save,
+ * slaveof, shutdown, sync; the 2023 list adds psync and acl setuser/load/save/deluser.
+ * SYNC and PSYNC cannot be renamed (a replica sends them by their names to its primary, so
+ * replication would break) and ACL subcommands cannot be renamed at all: those are denied to the
+ * `default` user by an ACL rule instead ({@link ACL_DENIED_COMMANDS}).
+ * Not modelled: the cluster admin subcommands of the 2023 list (CLUSTER ADDSLOTS, MEET, ...), which
+ * the sandbox forms its clusters with over the `default` user.
+ */
+export const RENAMED_COMMANDS = [
+  'BGREWRITEAOF',
+  'BGSAVE',
+  'CONFIG',
+  'DEBUG',
+  'MIGRATE',
+  'REPLICAOF',
+  'SAVE',
+  'SHUTDOWN',
+  'SLAVEOF',
+] as const;
+
+/** Denied to the `default` user by ACL rules (they cannot be renamed; see {@link RENAMED_COMMANDS}). */
+export const ACL_DENIED_COMMANDS = [
+  'sync',
+  'psync',
+  'acl|setuser',
+  'acl|deluser',
+  'acl|load',
+  'acl|save',
+] as const;
+
+/**
+ * The sandbox's own way past the restricted commands: the secret suffix of the renamed commands
+ * and an internal ACL user (that replicas replicate as). One per data plane.
+ */
+export interface AdminAccess {
+  /** Random; the renamed commands are `<command>-<secret>`. */
+  readonly secret: string;
+  readonly user: string;
+  readonly password: string;
+}
+
+/** A fresh, random {@link AdminAccess}. */
+export function createAdminAccess(): AdminAccess {
+  return {
+    secret: randomBytes(12).toString('hex'),
+    user: `sandbox-internal-${randomBytes(4).toString('hex')}`,
+    password: randomBytes(24).toString('hex'),
+  };
+}
+
+/** The name a restricted command has on servers started with `access` (other commands: unchanged). */
+export function adminCommandName(access: AdminAccess | undefined, command: string): string {
+  const upper = command.toUpperCase();
+  if (!access || !(RENAMED_COMMANDS as readonly string[]).includes(upper)) return command;
+  return `${upper.toLowerCase()}-${access.secret}`;
+}
+
+/** Restricted servers by `host:port` (every port they serve), for {@link adminCall}. */
+const adminAccessByAddress = new Map<string, AdminAccess>();
+
+/**
+ * Registers one more address where a restricted server answers (e.g. a port forwarder in front of
+ * it), so that {@link adminCall} over a client of that address uses the internal names. Returns
+ * the function that unregisters it.
+ */
+export function registerAdminAddress(host: string, port: number, access: AdminAccess): () => void {
+  const key = `${host}:${port}`;
+  adminAccessByAddress.set(key, access);
+  return () => {
+    if (adminAccessByAddress.get(key) === access) adminAccessByAddress.delete(key);
+  };
+}
+
+/**
+ * Sends a command as the sandbox's operator: a restricted command (CONFIG, BGSAVE, SHUTDOWN, ...)
+ * goes under its internal name when `client` is connected to a server started with
+ * `restrictCommands`, unchanged otherwise. This is for the sandbox itself and its tests, which
+ * play ElastiCache's part; code under test must never need it (ElastiCache refuses these).
+ * Example: `await adminCall(client, 'CONFIG', 'SET', 'notify-keyspace-events', 'KEA')`.
+ */
+export function adminCall(
+  client: Redis,
+  command: string,
+  ...args: (string | number | Buffer)[]
+): Promise<unknown> {
+  const { host, port } = client.options;
+  const access = adminAccessByAddress.get(`${host}:${port}`);
+  return client.call(adminCommandName(access, command), ...args);
 }
 
 /** A running redis-server. Stop it with {@link RedisServer.stop}. */
@@ -97,6 +199,13 @@ export interface RedisServer {
   connectionOptions(extra?: RedisOptions): RedisOptions;
   /** A new ioredis client for this server; the caller closes it. */
   client(extra?: RedisOptions): Redis;
+  /** The {@link AdminAccess} the server was started with (`restrictCommands`). */
+  readonly adminAccess?: AdminAccess;
+  /**
+   * A new ioredis client logged in as the internal user when the server is restricted (it may run
+   * SYNC, ACL SETUSER, ...); renamed commands still need {@link adminCall}. The caller closes it.
+   */
+  adminClient(extra?: RedisOptions): Redis;
   /** Resolves when the server answers PING (and has finished loading). */
   ping(): Promise<void>;
   waitReady(timeoutMs?: number): Promise<void>;
@@ -258,7 +367,21 @@ async function launch(options: RedisServerOptions, dir: string): Promise<RedisSe
     lines.push(`port ${port}`);
   }
   if (options.bind !== undefined) lines.push(`bind-source-addr ${host}`);
-  if (options.requirepass !== undefined) lines.push(`requirepass ${quote(options.requirepass)}`);
+  const access = options.restrictCommands;
+  if (access) {
+    // The rules of `default` written here win over `requirepass` (applied after the config file),
+    // so the password goes in the rule. The internal user is what replicas replicate as.
+    const password = options.requirepass !== undefined ? quote(`>${options.requirepass}`) : 'nopass';
+    const denied = ACL_DENIED_COMMANDS.map((command) => `-${command}`).join(' ');
+    lines.push(
+      `user default on ${password} ~* &* +@all ${denied}`,
+      `user ${access.user} on ${quote(`>${access.password}`)} ~* &* +@all`,
+    );
+    for (const command of RENAMED_COMMANDS)
+      lines.push(`rename-command ${command} ${adminCommandName(access, command)}`);
+  } else if (options.requirepass !== undefined) {
+    lines.push(`requirepass ${quote(options.requirepass)}`);
+  }
   if (options.clusterEnabled) {
     lines.push(
       'cluster-enabled yes',
@@ -268,7 +391,11 @@ async function launch(options: RedisServerOptions, dir: string): Promise<RedisSe
     );
   }
   if (options.replicaOf) lines.push(`replicaof ${options.replicaOf.host} ${options.replicaOf.port}`);
-  if (options.masterAuth !== undefined) lines.push(`masterauth ${quote(options.masterAuth)}`);
+  if (access) {
+    lines.push(`masteruser ${access.user}`, `masterauth ${quote(access.password)}`);
+  } else if (options.masterAuth !== undefined) {
+    lines.push(`masterauth ${quote(options.masterAuth)}`);
+  }
   for (const [name, value] of Object.entries(options.config ?? {})) lines.push(`${name} ${quote(value)}`);
   if (options.rdbFile !== undefined) await copyFile(options.rdbFile, join(dir, 'dump.rdb'));
   const confFile = join(dir, 'redis.conf');
@@ -302,9 +429,16 @@ async function launch(options: RedisServerOptions, dir: string): Promise<RedisSe
     ...extra,
   });
 
+  const unregister = access
+    ? [port, ...(options.plaintextPort !== undefined ? [options.plaintextPort] : [])].map((p) =>
+        registerAdminAddress(host, p, access),
+      )
+    : [];
+
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
+      for (const fn of unregister) fn();
       if (watchdog.exitCode === null && watchdog.signalCode === null) {
         const exited = once(watchdog, 'exit');
         watchdog.stdin?.end();
@@ -367,7 +501,7 @@ async function launch(options: RedisServerOptions, dir: string): Promise<RedisSe
     await withClient(async (client) => {
       const before = parseInfo(await client.info('persistence'));
       const savesBefore = Number(before.rdb_saves ?? '0');
-      await client.bgsave();
+      await adminCall(client, 'BGSAVE');
       for (;;) {
         const info = parseInfo(await client.info('persistence'));
         if (info.rdb_bgsave_in_progress === '0' && Number(info.rdb_saves ?? '0') > savesBefore) {
@@ -394,6 +528,15 @@ async function launch(options: RedisServerOptions, dir: string): Promise<RedisSe
     ...(options.requirepass !== undefined ? { password: options.requirepass } : {}),
     connectionOptions,
     client: (extra?: RedisOptions) => new Redis(connectionOptions({ lazyConnect: false, ...extra })),
+    ...(access ? { adminAccess: access } : {}),
+    adminClient: (extra?: RedisOptions) =>
+      new Redis(
+        connectionOptions({
+          lazyConnect: false,
+          ...(access ? { username: access.user, password: access.password } : {}),
+          ...extra,
+        }),
+      ),
     ping,
     waitReady,
     save,

@@ -7,7 +7,13 @@ import {
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../sandbox/index.js';
-import { connect, sandboxResolver, settledGroup, settledSnapshot } from './redis-dataplane-support.js';
+import {
+  applicationKeyCount,
+  connect,
+  sandboxResolver,
+  settledGroup,
+  settledSnapshot,
+} from './redis-dataplane-support.js';
 import { sdkConfig } from './sdk-support.js';
 
 // Deliberately not an even split: the cluster must have exactly the group's layout.
@@ -39,13 +45,13 @@ async function clusterClient(group: ReplicationGroup): Promise<Cluster> {
   return cluster;
 }
 
-/** DBSIZE of each primary (the configuration endpoint's addresses). */
+/** Application keys (DBSIZE without ElastiCache's own key) of each primary (the configuration endpoint's addresses). */
 async function primarySizes(group: ReplicationGroup): Promise<number[]> {
   const addresses = await sandboxResolver(sandbox).resolve4(group.ConfigurationEndpoint!.Address!);
   return Promise.all(
     addresses.map(async (address) => {
       const client = await connect(address, group.ConfigurationEndpoint!.Port!);
-      const size = await client.dbsize();
+      const size = await applicationKeyCount(client);
       client.disconnect();
       return size;
     }),

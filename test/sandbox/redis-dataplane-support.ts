@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-elasticache';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Sandbox } from '../../sandbox/index.js';
+import { REPLICATION_TIMESTAMP_KEY } from '../../sandbox/redis/dataplane.js';
 import { pollUntil } from './sdk-support.js';
 
 /** A resolver that asks only the sandbox's DNS server. */
@@ -69,7 +70,11 @@ export async function connect(host: string, port: number, options: RedisOptions 
   return client;
 }
 
-/** Every key of one database: type, contents and absolute expiry (PEXPIRETIME), for comparisons. */
+/**
+ * Every key of one database but ElastiCache's own {@link REPLICATION_TIMESTAMP_KEY} (not
+ * application data; each group writes its own): type, contents and absolute expiry (PEXPIRETIME),
+ * for comparisons.
+ */
 export async function databaseContents(client: Redis, db: number): Promise<Record<string, unknown>> {
   await client.select(db);
   const keys: string[] = [];
@@ -81,6 +86,7 @@ export async function databaseContents(client: Redis, db: number): Promise<Recor
   } while (cursor !== '0');
   const contents: Record<string, unknown> = {};
   for (const key of keys.sort()) {
+    if (key === REPLICATION_TIMESTAMP_KEY) continue;
     const type = await client.type(key);
     const expiry = Number(await client.call('PEXPIRETIME', key));
     contents[key] = { type, value: await contentsOf(client, key, type), expiry };
@@ -109,6 +115,16 @@ async function contentsOf(client: Redis, key: string, type: string): Promise<unk
 }
 
 /** Writes keys of every type to dbs 0 and 3, some with an expiry an hour or a day away. */
+/** DBSIZE without ElastiCache's own {@link REPLICATION_TIMESTAMP_KEY}: the application's keys. */
+export async function applicationKeyCount(client: Redis): Promise<number> {
+  // A cluster node answers MOVED for a key outside its slots: then the key is not in its DBSIZE.
+  const own = await client.exists(REPLICATION_TIMESTAMP_KEY).catch((error: Error) => {
+    if (error.message.startsWith('MOVED ')) return 0;
+    throw error;
+  });
+  return (await client.dbsize()) - own;
+}
+
 export async function seedData(client: Redis): Promise<void> {
   const inAnHour = Date.now() + 3_600_000;
   for (const db of [0, 3]) {

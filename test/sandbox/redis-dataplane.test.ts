@@ -12,7 +12,7 @@ import { DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../sandbox/index.js';
-import { RedisDataPlane } from '../../sandbox/redis/dataplane.js';
+import { REPLICATION_TIMESTAMP_KEY, RedisDataPlane } from '../../sandbox/redis/dataplane.js';
 import { parseInfo } from '../../sandbox/redis/server.js';
 import {
   connect,
@@ -139,6 +139,14 @@ describe('a cluster mode disabled group of the Redis data plane', () => {
     expect(await databaseContents(target, 0)).toEqual(before[0]);
     expect(await databaseContents(target, 3)).toEqual(before[3]);
     expect(await target.exists('written-after-the-snapshot')).toBe(0);
+    // ElastiCache's own key: the restored group's primary writes its own, so it differs from the source's.
+    const [sourceTime, targetTime] = await Promise.all([
+      primary.get(REPLICATION_TIMESTAMP_KEY),
+      target.get(REPLICATION_TIMESTAMP_KEY),
+    ]);
+    expect(targetTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(sourceTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Math.abs(Date.parse(targetTime!) - Date.now())).toBeLessThan(5_000);
     // The restored group's replica synced from its primary.
     const [replicaAddress] = await sandboxResolver(sandbox).resolve4(
       restored.NodeGroups![0]!.ReaderEndpoint!.Address!,

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { startSandbox } from '../../sandbox/index.js';
+import { applicationKeyCount } from './redis-dataplane-support.js';
 
 describe('replication in a Redis-backed sandbox group', () => {
   it('delivers writes promptly to every replica, not only the first to sync', async () => {
@@ -26,7 +27,7 @@ describe('replication in a Redis-backed sandbox group', () => {
           let size = 0;
           // Promptly: a snapshot of the replica may be taken right after the writes.
           for (let i = 0; i < 25 && size < 20_000; i++) {
-            size = await reader.dbsize();
+            size = await applicationKeyCount(reader);
             if (size < 20_000) await new Promise((resolve) => setTimeout(resolve, 20));
           }
           await reader.quit();
