@@ -46,7 +46,12 @@ export const replicationGroupFixture = z.strictObject({
   multiAz: z.boolean().default(false),
   availabilityZones: z.array(z.string().min(1)).default(['us-east-1a', 'us-east-1b', 'us-east-1c']),
   port: z.number().int().min(1024).max(65535).default(6379),
-  parameterGroup: z.string().default('default.redis7'),
+  parameterGroup: z
+    .string()
+    .optional()
+    .describe(
+      'a default group (default.redis7, default.valkey7.cluster.on, ...) or one under elasticache.parameterGroups; @default the default group of the engine, version and cluster mode',
+    ),
   subnetGroup: z.string().default('sandbox-private'),
   securityGroupIds: z
     .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'expected a security group id like sg-0123abcd'))
@@ -69,6 +74,32 @@ export const replicationGroupFixture = z.strictObject({
   tags: tagMap.default({}),
   dataSizeMb: z.number().nonnegative().default(100).describe('drives simulated durations'),
   status: z.enum(['available', 'creating', 'modifying', 'snapshotting']).default('available'),
+});
+
+/** A custom cache parameter group (see sandbox/services/elasticache/parameters.ts for the modelled parameters). */
+export const parameterGroupFixture = z.strictObject({
+  name: z
+    .string()
+    .regex(
+      /^(?!.*--)(?!.*-$)[A-Za-z][A-Za-z0-9-]{0,254}$/,
+      'expected 1–255 letters, digits or hyphens, starting with a letter, without -- or a trailing hyphen',
+    ),
+  family: z.enum([
+    'redis2.6',
+    'redis2.8',
+    'redis3.2',
+    'redis4.0',
+    'redis5.0',
+    'redis6.x',
+    'redis7',
+    'valkey7',
+    'valkey8',
+  ]),
+  description: z.string().default('sandbox parameter group'),
+  parameters: z
+    .record(z.string().min(1), z.string())
+    .default({})
+    .describe('values that differ from the family defaults, e.g. notify-keyspace-events: KEA'),
 });
 
 const recordFixture = z.strictObject({
@@ -117,8 +148,11 @@ export const fixtureSchema = z
       .default('123456789012'),
     timeScale: z.number().nonnegative().default(0.001).describe('multiplies realistic durations'),
     elasticache: z
-      .strictObject({ replicationGroups: z.array(replicationGroupFixture).default([]) })
-      .default({ replicationGroups: [] }),
+      .strictObject({
+        replicationGroups: z.array(replicationGroupFixture).default([]),
+        parameterGroups: z.array(parameterGroupFixture).default([]),
+      })
+      .default({ replicationGroups: [], parameterGroups: [] }),
     route53: z
       .strictObject({ hostedZones: z.array(hostedZoneFixture).default([]) })
       .default({ hostedZones: [] }),
@@ -134,7 +168,7 @@ export const fixtureSchema = z
   .superRefine(checkReferences);
 
 type FixtureData = {
-  elasticache: { replicationGroups: ReplicationGroupFixture[] };
+  elasticache: { replicationGroups: ReplicationGroupFixture[]; parameterGroups: ParameterGroupFixture[] };
   route53: { hostedZones: z.output<typeof hostedZoneFixture>[] };
   kms: { keys: z.output<typeof keyFixture>[] };
   secretsManager: { secrets: z.output<typeof secretFixture>[] };
@@ -157,6 +191,17 @@ function checkReferences(data: FixtureData, ctx: z.RefinementCtx): void {
   const keyKnown = (ref: string) =>
     keyRefs.has(ref) || keyRefs.has(/^arn:aws[\w-]*:kms:[^:]+:\d{12}:(.+)$/.exec(ref)?.[1] ?? '');
   const secrets = new Set(data.secretsManager.secrets.map((s) => s.name));
+  const parameterGroups = new Set<string>();
+  data.elasticache.parameterGroups.forEach((group, i) => {
+    const name = group.name.toLowerCase();
+    if (parameterGroups.has(name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['elasticache', 'parameterGroups', i, 'name'],
+        message: `duplicate parameter group name '${group.name}'`,
+      });
+    parameterGroups.add(name);
+  });
   const groups = new Map<string, ReplicationGroupFixture>();
   data.elasticache.replicationGroups.forEach((group, i) => {
     const path = ['elasticache', 'replicationGroups', i];
@@ -173,6 +218,16 @@ function checkReferences(data: FixtureData, ctx: z.RefinementCtx): void {
         code: 'custom',
         path: [...path, 'kmsKey'],
         message: `expected the id, ARN or alias of a key under kms.keys (with an explicit id); '${group.kmsKey}' is not defined`,
+      });
+    if (
+      group.parameterGroup !== undefined &&
+      !group.parameterGroup.toLowerCase().startsWith('default.') &&
+      !parameterGroups.has(group.parameterGroup.toLowerCase())
+    )
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'parameterGroup'],
+        message: `expected a default parameter group or the name of one under elasticache.parameterGroups; '${group.parameterGroup}' is not defined`,
       });
     if (group.authTokenSecret !== undefined && !secrets.has(group.authTokenSecret))
       ctx.addIssue({
@@ -211,6 +266,7 @@ function checkReferences(data: FixtureData, ctx: z.RefinementCtx): void {
 export type FixtureInput = z.input<typeof fixtureSchema>;
 export type Fixture = z.output<typeof fixtureSchema>;
 export type ReplicationGroupFixture = z.output<typeof replicationGroupFixture>;
+export type ParameterGroupFixture = z.output<typeof parameterGroupFixture>;
 export type EndpointRef = z.output<typeof endpointRef>;
 export type HostedZoneFixture = z.output<typeof hostedZoneFixture>;
 

@@ -1,5 +1,6 @@
 import {
   AddTagsToResourceCommand,
+  CreateCacheParameterGroupCommand,
   CreateReplicationGroupCommand,
   CreateSnapshotCommand,
   DeleteReplicationGroupCommand,
@@ -30,6 +31,9 @@ const fixture: FixtureInput = {
   timeScale: 0.002,
   kms: { keys: [{ id: KEY_ID, aliases: ['alias/cache'] }] },
   elasticache: {
+    parameterGroups: [
+      { name: 'orders-params', family: 'redis7', parameters: { 'maxmemory-policy': 'allkeys-lru' } },
+    ],
     replicationGroups: [
       {
         id: 'orders',
@@ -616,6 +620,13 @@ describe('ModifyReplicationGroup and DeleteReplicationGroup', () => {
 
 describe('life cycle', () => {
   it('drives a group from create through snapshot, encrypted restore, modify and delete with a final snapshot', async () => {
+    await ec.send(
+      new CreateCacheParameterGroupCommand({
+        CacheParameterGroupName: 'src-params',
+        CacheParameterGroupFamily: 'redis7',
+        Description: 'source parameters',
+      }),
+    );
     // 1. Create the source group.
     const created = await ec.send(
       new CreateReplicationGroupCommand({

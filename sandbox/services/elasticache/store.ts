@@ -1,11 +1,23 @@
 import { createHash } from 'node:crypto';
 import { DURATIONS, sizeDuration } from '../../clock.js';
 import type { DataPlane, NodeAddress, SnapshotData } from '../../dataplane.js';
-import type { ReplicationGroupFixture } from '../../fixture.js';
+import type { ParameterGroupFixture, ReplicationGroupFixture } from '../../fixture.js';
 import { AwsFault } from '../../protocol/errors.js';
 import type { KmsStore } from '../kms.js';
 import type { SecretStore } from '../secretsmanager.js';
 import type { SandboxContext } from '../types.js';
+import {
+  type CustomParameterGroup,
+  checkParameterGroupName,
+  checkParameterValue,
+  defaultGroupName,
+  FAMILIES,
+  type Family,
+  familyOf,
+  nodeParameters,
+  type ResolvedParameterGroup,
+  resolveParameterGroup,
+} from './parameters.js';
 import { checkBackupSupported, SNAPSHOT_QUOTA_PER_NODE_PER_DAY } from './rules.js';
 
 export type GroupStatus =
@@ -121,6 +133,8 @@ const regionShort = (region: string) =>
 export class ElastiCacheStore {
   readonly groups = new Map<string, Group>();
   readonly snapshots = new Map<string, Snapshot>();
+  /** Custom cache parameter groups by (lowercase) name; the default groups are implicit. */
+  readonly parameterGroups = new Map<string, CustomParameterGroup>();
   /** Per account and region, like the random part of real endpoint host names. */
   readonly endpointSuffix: string;
 
@@ -138,6 +152,96 @@ export class ElastiCacheStore {
 
   groupArn(id: string): string {
     return `arn:aws:elasticache:${this.ctx.region}:${this.ctx.accountId}:replicationgroup:${id}`;
+  }
+
+  parameterGroupArn(name: string): string {
+    return `arn:aws:elasticache:${this.ctx.region}:${this.ctx.accountId}:parametergroup:${name}`;
+  }
+
+  /** A default or custom parameter group; throws CacheParameterGroupNotFound. */
+  parameterGroup(name: string): ResolvedParameterGroup {
+    return resolveParameterGroup(this.parameterGroups, name);
+  }
+
+  /**
+   * The parameter group `name` for a group of this engine, version and cluster mode; throws
+   * CacheParameterGroupNotFound, or InvalidParameterCombination when its family or its
+   * `cluster-enabled` does not fit (ParameterGroups.Engine.html: cluster mode enabled groups need
+   * `cluster-enabled yes`).
+   */
+  parameterGroupFor(
+    settings: Pick<GroupSettings, 'engine' | 'engineVersion' | 'clusterEnabled'>,
+    name: string,
+  ): ResolvedParameterGroup {
+    const resolved = this.parameterGroup(name);
+    const family = familyOf(settings.engine, settings.engineVersion);
+    if (resolved.family !== family) {
+      throw new AwsFault(
+        'InvalidParameterCombinationException',
+        `The parameter group ${resolved.name} is of family ${resolved.family}; ${settings.engine} ${settings.engineVersion} needs ${family}.`,
+      );
+    }
+    if ((resolved.values.get('cluster-enabled') === 'yes') !== settings.clusterEnabled) {
+      throw new AwsFault(
+        'InvalidParameterCombinationException',
+        `The parameter group ${resolved.name} has cluster-enabled ${resolved.values.get('cluster-enabled')}, which does not match the cluster mode of the replication group.`,
+      );
+    }
+    return resolved;
+  }
+
+  /** The default parameter group of a group's engine, version and cluster mode. */
+  defaultParameterGroup(
+    settings: Pick<GroupSettings, 'engine' | 'engineVersion' | 'clusterEnabled'>,
+  ): string {
+    return defaultGroupName(familyOf(settings.engine, settings.engineVersion), settings.clusterEnabled);
+  }
+
+  /** Groups on a parameter group, or moving to it. */
+  groupsUsing(parameterGroup: string): Group[] {
+    const name = parameterGroup.toLowerCase();
+    return [...this.groups.values()].filter(
+      (g) => g.parameterGroup === name || g.pendingModification?.parameterGroup === name,
+    );
+  }
+
+  /** The settings of a group's parameter group that act on its nodes (none when it is unknown). */
+  nodeParametersOf(parameterGroup: string): Record<string, string> {
+    try {
+      return nodeParameters(this.parameterGroup(parameterGroup));
+    } catch {
+      return {};
+    }
+  }
+
+  /** Applies a parameter group's node settings to the running nodes of every group on it, at once. */
+  async applyParameterGroup(parameterGroup: string): Promise<void> {
+    const parameters = this.nodeParametersOf(parameterGroup);
+    await Promise.all(
+      this.groupsUsing(parameterGroup).map((g) => this.dataPlane.applyParameters(g.id, parameters)),
+    );
+  }
+
+  /** Adds a fixture's custom parameter group. */
+  seedParameterGroup(fixture: ParameterGroupFixture): void {
+    const where = `fixture parameter group '${fixture.name}'`;
+    let name: string;
+    try {
+      name = checkParameterGroupName(fixture.name);
+      for (const [parameter, value] of Object.entries(fixture.parameters))
+        checkParameterValue(parameter, value);
+    } catch (error) {
+      throw new Error(`${where}: ${(error as Error).message}`);
+    }
+    if (!FAMILIES.includes(fixture.family as Family))
+      throw new Error(`${where}: unknown family ${fixture.family}`);
+    this.parameterGroups.set(name, {
+      name,
+      family: fixture.family as Family,
+      description: fixture.description,
+      arn: this.parameterGroupArn(name),
+      values: new Map(Object.entries(fixture.parameters)),
+    });
   }
 
   snapshotArn(name: string): string {
@@ -255,7 +359,14 @@ export class ElastiCacheStore {
       automaticFailover,
       multiAz: fixture.multiAz,
       port: fixture.port,
-      parameterGroup: fixture.parameterGroup,
+      parameterGroup: (
+        fixture.parameterGroup ??
+        this.defaultParameterGroup({
+          engine: fixture.engine,
+          engineVersion: fixture.engineVersion,
+          clusterEnabled,
+        })
+      ).toLowerCase(),
       subnetGroup: fixture.subnetGroup,
       securityGroupIds: fixture.securityGroupIds,
       atRest: fixture.atRestEncryption,
@@ -293,6 +404,11 @@ export class ElastiCacheStore {
       created: new Date(this.ctx.clock.now()),
       backupsTaken: new Map(),
     };
+    try {
+      this.parameterGroupFor(group, group.parameterGroup);
+    } catch (error) {
+      throw new Error(`fixture group '${fixture.id}': ${(error as Error).message}`);
+    }
     await this.startNodes(group);
     this.groups.set(id, group);
     return group;
@@ -314,6 +430,7 @@ export class ElastiCacheStore {
         authToken: group.authToken,
         atRestEncryption: group.atRest,
         hostNames: this.hostNames(group),
+        parameters: this.nodeParametersOf(group.parameterGroup),
       },
       from,
       this.kms,
@@ -441,16 +558,22 @@ export class ElastiCacheStore {
     this.groups.set(group.id, group);
   }
 
-  beginModify(group: Group, changes: Partial<GroupSettings>): void {
+  /** Starts a modification; `work` (data plane) runs alongside and the group stays `modifying` until it ends. */
+  beginModify(group: Group, changes: Partial<GroupSettings>, work?: () => Promise<void>): void {
     const outcome = this.ctx.faults.groupOutcome(group.id, 'modify');
     group.status = 'modifying';
     group.pendingModification = changes;
-    group.pending = this.schedule(DURATIONS.groupModifyBaseMs, outcome === 'stuck', () => {
-      Object.assign(group, group.pendingModification);
-      if ('authToken' in changes) group.authTokenLastModified = new Date(this.ctx.clock.now());
-      group.pendingModification = undefined;
-      group.status = 'available';
-    });
+    group.pending = this.schedule(
+      DURATIONS.groupModifyBaseMs,
+      outcome === 'stuck',
+      () => {
+        Object.assign(group, group.pendingModification);
+        if ('authToken' in changes) group.authTokenLastModified = new Date(this.ctx.clock.now());
+        group.pendingModification = undefined;
+        group.status = 'available';
+      },
+      work,
+    );
   }
 
   beginDelete(group: Group, finalSnapshotName?: string): Snapshot | undefined {

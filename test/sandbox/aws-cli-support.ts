@@ -1,0 +1,55 @@
+/**
+ * Runs the AWS CLI v2 (`/usr/bin/aws`, Debian's awscli 2.9) against a sandbox: an independent
+ * client (botocore, not the JS SDK) proves the wire format. CI installs awscli; a missing binary
+ * fails the test loudly instead of skipping it. The CLI of 2.9 does not read AWS_ENDPOINT_URL
+ * (aws-notes: Independent clients), so `--endpoint-url` is passed.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { Sandbox } from '../../sandbox/index.js';
+
+export const AWS_CLI = '/usr/bin/aws';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON, when it is JSON. */
+  json?: Record<string, unknown>;
+}
+
+/** Runs `aws <args> --endpoint-url … --region … --output json` with dummy credentials. */
+export function awsCli(sandbox: Sandbox, args: string[]): Promise<CliResult> {
+  if (!existsSync(AWS_CLI))
+    throw new Error(
+      `${AWS_CLI} is missing: install the AWS CLI v2 (apt-get install awscli); these tests need it`,
+    );
+  return new Promise((resolve) => {
+    execFile(
+      AWS_CLI,
+      [...args, '--endpoint-url', sandbox.endpoint, '--region', sandbox.region, '--output', 'json'],
+      {
+        timeout: 60_000,
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: process.env.HOME ?? '/tmp',
+          AWS_ACCESS_KEY_ID: 'sandbox',
+          AWS_SECRET_ACCESS_KEY: 'sandbox',
+          AWS_EC2_METADATA_DISABLED: 'true',
+          AWS_PAGER: '',
+          AWS_MAX_ATTEMPTS: '1',
+        },
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        let json: Record<string, unknown> | undefined;
+        try {
+          json = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : undefined;
+        } catch {
+          json = undefined;
+        }
+        resolve({ code, stdout, stderr, ...(json ? { json } : {}) });
+      },
+    );
+  });
+}
