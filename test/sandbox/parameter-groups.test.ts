@@ -71,7 +71,7 @@ describe('cache parameter groups through the AWS CLI', () => {
       'keyspace events for orders',
     ]);
     expect(created.code, created.stderr).toBe(0);
-    expect(created.json?.CacheParameterGroup).toMatchObject({
+    expect(created.json!.CacheParameterGroup).toMatchObject({
       CacheParameterGroupName: 'orders-events',
       CacheParameterGroupFamily: 'redis7',
       Description: 'keyspace events for orders',
@@ -86,7 +86,7 @@ describe('cache parameter groups through the AWS CLI', () => {
     ]);
     expect(params.code, params.stderr).toBe(0);
     const byName = new Map(
-      (params.json?.Parameters as { ParameterName: string }[]).map((p) => [p.ParameterName, p]),
+      (params.json!.Parameters as { ParameterName: string }[]).map((p) => [p.ParameterName, p]),
     );
     expect(byName.get('notify-keyspace-events')).toMatchObject({
       IsModifiable: true,
@@ -122,7 +122,7 @@ describe('cache parameter groups through the AWS CLI', () => {
       'user',
     ]);
     expect(
-      (user.json?.Parameters as { ParameterName: string; ParameterValue: string }[]).map((p) => [
+      (user.json!.Parameters as { ParameterName: string; ParameterValue: string }[]).map((p) => [
         p.ParameterName,
         p.ParameterValue,
       ]),
@@ -142,7 +142,7 @@ describe('cache parameter groups through the AWS CLI', () => {
       '--apply-immediately',
     ]);
     expect(moved.code, moved.stderr).toBe(0);
-    expect((moved.json?.ReplicationGroup as { Status: string }).Status).toBe('modifying');
+    expect((moved.json!.ReplicationGroup as { Status: string }).Status).toBe('modifying');
     await settledGroup(ec, 'orders');
     // Redis normalises KEA to AKE.
     expect((await nodeSetting('orders')).map(sorted)).toEqual([sorted('AKE'), sorted('AKE')]);
@@ -150,7 +150,7 @@ describe('cache parameter groups through the AWS CLI', () => {
 
     const clusters = await awsCli(sandbox, ['elasticache', 'describe-cache-clusters']);
     const orders = (
-      clusters.json?.CacheClusters as { ReplicationGroupId: string; CacheParameterGroup: unknown }[]
+      clusters.json!.CacheClusters as { ReplicationGroupId: string; CacheParameterGroup: unknown }[]
     ).filter((c) => c.ReplicationGroupId === 'orders');
     expect(orders).toHaveLength(2);
     for (const member of orders) {
@@ -259,7 +259,7 @@ describe('cache parameter groups through the AWS CLI', () => {
     ]);
     expect(deleted.code, deleted.stderr).toBe(0);
     const listed = await run(['describe-cache-parameter-groups', '--max-items', '1000']);
-    const names = (listed.json?.CacheParameterGroups as { CacheParameterGroupName: string }[]).map(
+    const names = (listed.json!.CacheParameterGroups as { CacheParameterGroupName: string }[]).map(
       (g) => g.CacheParameterGroupName,
     );
     expect(names).toEqual(
