@@ -75,7 +75,7 @@ export const STEPS = {
   verifyData: {
     file: 'verify-data.ts',
     substitution: 'VerifyDataFunctionArn',
-    description: 'Verify data: compares the keys of source and target over the Redis protocol',
+    description: 'Data path: catches up, freezes writes and flips, moves clients, copies back on rollback',
     memorySize: 1024,
     timeout: Duration.minutes(15),
   },

@@ -334,7 +334,15 @@ export const permissions = {
 
   /** Compares the data of source and target over the Redis protocol, from inside the VPC. */
   verifyData(scope: PermissionScope): PolicyStatement[] {
-    return [elasticacheRead('ReadCaches'), ...readAllowedSecrets(scope)];
+    // The data path: catch-up and write freeze over Redis; the flip happens inside the freeze,
+    // so it changes the cutover records as the cutover function does, and nothing else.
+    return [
+      elasticacheRead('ReadCaches', 'elasticache:DescribeCacheParameters'),
+      ...readAllowedSecrets(scope),
+      ...changeCutoverRecords(scope),
+      getChange(scope),
+      readCutoverZones(scope, ['route53:ListResourceRecordSets']),
+    ];
   },
 
   /** Points the operator's CNAME at the target. */
@@ -389,15 +397,20 @@ export const permissions = {
       elasticacheRead('ReadCaches'),
       listTags(),
       new PolicyStatement({
-        // Only groups this tool created as targets; no final snapshot (the data lives on in the
-        // source), hence no CreateSnapshot.
+        // Only groups this tool created as targets. After the flip a target may have taken
+        // writes, so it goes with a final snapshot (CreateSnapshot on the group and on it).
         sid: 'DeleteTargetGroups',
-        actions: ['elasticache:DeleteReplicationGroup'],
+        actions: ['elasticache:DeleteReplicationGroup', 'elasticache:CreateSnapshot'],
         resources: [elasticacheArn(scope, 'replicationgroup:*')],
         conditions: {
           StringEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_TARGET },
           BoolIfExists: { 'elasticache:AtRestEncryptionEnabled': 'true' },
         },
+      }),
+      new PolicyStatement({
+        sid: 'TakeTargetFinalSnapshot',
+        actions: ['elasticache:DeleteReplicationGroup', 'elasticache:CreateSnapshot'],
+        resources: [elasticacheArn(scope, `snapshot:${FINAL_SNAPSHOT_PATTERN}`)],
       }),
       deleteIntermediateSnapshots(scope),
       releaseSourceClaim(scope),

@@ -164,6 +164,15 @@ function summarize(state: MigrationState, endpoints: Record<string, string>): Mi
   const plan = requirePlan(state);
   const report = state.progress.dataVerification?.report;
   const warnings = [...plan.warnings];
+  const freeze = state.progress.freeze;
+  if (plan.cutover.changeTracking && freeze?.untrackedReason) {
+    warnings.push(`Change tracking was not used for the final copy: ${freeze.untrackedReason}.`);
+  }
+  if (!plan.options.deleteSource && freeze?.holdUntil) {
+    warnings.push(
+      `The source '${plan.source.id}' was kept: it holds every write (CLIENT PAUSE WRITE) until ${freeze.holdUntil} and accepts writes again after that. Point no client at it.`,
+    );
+  }
   for (const r of plan.dns) {
     if (r.lowerTtlTo !== undefined && r.lowerTtlTo < r.originalTtl) {
       warnings.push(
@@ -195,6 +204,18 @@ function summarize(state: MigrationState, endpoints: Record<string, string>): Mi
           counts: report.counts,
         }
       : undefined,
+    cutover: {
+      method: plan.cutover.method,
+      dataPolicy: plan.cutover.dataPolicy,
+      catchUpPasses: state.progress.catchUp?.passes ?? 0,
+      keysCopied: (state.progress.catchUp?.keysCopied ?? 0) + (state.progress.freeze?.keysCopied ?? 0),
+      freezeAttempts: state.progress.freeze?.attempts ?? 0,
+      changeTracking: state.progress.freeze?.tracked === true,
+      ...(state.progress.freeze?.frozenMs !== undefined ? { frozenMs: state.progress.freeze.frozenMs } : {}),
+      ...(state.progress.freeze?.clientsClosed !== undefined
+        ? { clientsClosed: state.progress.freeze.clientsClosed }
+        : {}),
+    },
     stepSeconds: Object.fromEntries(Object.entries(state.steps).map(([k, v]) => [k, v.seconds ?? 0])),
     warnings,
   };

@@ -114,10 +114,69 @@ export const migrationInput = z.strictObject({
   writesFrozen: z
     .boolean()
     .default(false)
-    .describe('writes to the source are stopped: data verification then tolerates no difference at all'),
+    .describe(
+      'the application has stopped writing to the source; kept for older inputs: every cutover now ends with a check that tolerates no difference',
+    ),
+  cutover: z
+    .strictObject({
+      pauseWrites: z
+        .boolean()
+        .default(true)
+        .describe(
+          "hold the source's writes (CLIENT PAUSE WRITE, Redis OSS 6.2+ / Valkey) while the last changes are copied and the records flip; false, or an older engine: the beforeCutover approval asks you to stop the application's writes",
+        ),
+      freezeBudgetSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(600)
+        .default(15)
+        .describe('longest write freeze before the flip; past it, writes resume and the catch-up goes on'),
+      freezeAttempts: z
+        .number()
+        .int()
+        .min(1)
+        .max(10)
+        .default(3)
+        .describe(
+          'freezes that may run over their budget before the migration gives up (FreezeBudgetExceededError)',
+        ),
+      changeTracking: z
+        .boolean()
+        .default(false)
+        .describe(
+          "consent to turn on keyspace notifications in the source's parameter group (a default group is replaced by a copy) for the migration, so the freeze copies only the keys changed since the last pass",
+        ),
+      catchUpPasses: z
+        .number()
+        .int()
+        .min(1)
+        .max(50)
+        .default(5)
+        .describe('most catch-up passes before the freeze'),
+      settleKeys: z
+        .number()
+        .int()
+        .min(0)
+        .default(1000)
+        .describe('a catch-up pass that copies at most this many keys ends the catch-up'),
+    })
+    .default({
+      pauseWrites: true,
+      freezeBudgetSeconds: 15,
+      freezeAttempts: 3,
+      changeTracking: false,
+      catchUpPasses: 5,
+      settleKeys: 1000,
+    }),
   verification: z
     .strictObject({
-      mode: z.enum(['full', 'sample', 'off']).default('full'),
+      mode: z
+        .enum(['full', 'sample', 'off'])
+        .default('full')
+        .describe(
+          "'off' is a weaker policy: keys copied under the freeze are not read back (the plan and the summary say so); 'sample' checks like 'full'",
+        ),
       revealKeyNames: z.boolean().default(false).describe('report example keys by name instead of by hash'),
       maxKeysPerSecond: z
         .number()

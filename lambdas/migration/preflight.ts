@@ -185,6 +185,12 @@ export async function preflight(
     warnings,
   });
 
+  const cutover = planCutover(input, engine, engineVersion, warnings);
+  const approvals =
+    cutover.method === 'gate' && cutover.dataPolicy === 'exact'
+      ? { ...input.approvals, beforeCutover: true }
+      : input.approvals;
+
   const plan: MigrationPlan = {
     migrationId,
     shortId,
@@ -209,7 +215,8 @@ export async function preflight(
     authTokenSecretArn,
     dns,
     options: {
-      approvals: input.approvals,
+      approvals,
+      cutover: input.cutover,
       soakSeconds: input.soakSeconds,
       deleteSource: input.deleteSource,
       keepIntermediateSnapshot: input.keepIntermediateSnapshot,
@@ -219,9 +226,51 @@ export async function preflight(
       writesFrozen: input.writesFrozen,
       dryRun: input.dryRun,
     },
+    cutover,
     warnings,
   };
   return { ...base, plan, steps: { preflight: timing(startedAt, now) } };
+}
+
+/** CLIENT PAUSE WRITE came with Redis OSS 6.2; every Valkey version has it. */
+export function canPauseWrites(engine: string, engineVersion: string): boolean {
+  return engine === 'valkey' || versionAtLeast(engineVersion, '6.2');
+}
+
+/**
+ * How the cutover stops writes: the workflow holds them (CLIENT PAUSE WRITE), or, where it
+ * cannot or must not, the beforeCutover approval asks the operator to stop the application. The
+ * plan says which, and every weaker choice is a warning.
+ */
+function planCutover(
+  input: MigrationInput,
+  engine: string,
+  engineVersion: string,
+  warnings: string[],
+): MigrationPlan['cutover'] {
+  const pausable = canPauseWrites(engine, engineVersion);
+  if (input.verification.mode === 'off') {
+    warnings.push(
+      "Data policy 'snapshot-only' (verification.mode: off): the new group gets what the snapshot holds. Writes made to the source after the snapshot are NOT carried over, the source's writes are not held at cutover, and no data is checked. Use it only for a cache that may lose them.",
+    );
+    return { method: pausable ? 'pause' : 'gate', changeTracking: false, dataPolicy: 'snapshot-only' };
+  }
+  const method = input.cutover.pauseWrites && pausable ? 'pause' : 'gate';
+  if (method === 'gate') {
+    warnings.push(
+      `${pausable ? 'pauseWrites is false' : `${engine} ${engineVersion} has no CLIENT PAUSE WRITE (Redis OSS 6.2+ / Valkey)`}: the workflow cannot hold the source's writes at cutover. The beforeCutover approval is on: approve it only once the application has stopped writing; the final check then tolerates no difference at all, and a rollback after the flip keeps the new group.`,
+    );
+  }
+  const changeTracking = input.cutover.changeTracking && method === 'pause';
+  if (input.cutover.changeTracking && !changeTracking) {
+    warnings.push('changeTracking is ignored: without a write freeze there is no final delta to track.');
+  }
+  if (changeTracking) {
+    warnings.push(
+      "Change tracking: keyspace notifications (notify-keyspace-events KEA) are turned on in the source's parameter group for the migration (a default group is replaced by a copy of it) and put back at the end and on rollback.",
+    );
+  }
+  return { method, changeTracking, dataPolicy: 'exact' };
 }
 
 function timing(startedAt: string, now: number) {

@@ -4,7 +4,7 @@ import { RollbackFailedError } from '../shared/errors.js';
 import { belongsTo, findGroup, findRecord, findSnapshot, sameHost, tagsOf } from './aws.js';
 import { changesInSync, submitUpserts } from './cutover.js';
 import { releaseSource } from './decommission.js';
-import { TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
+import { finalSnapshotName, TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
 import { completeStep, dnsProgress, rollbackProgress, startStep } from './progress.js';
 import type { MigrationState } from './state.js';
 
@@ -59,6 +59,21 @@ export async function rollbackStep(
     );
   }
 
+  // After the flip the new group may hold writes the source lacks. Unless they were all copied
+  // back (syncBack), it keeps serving and is never deleted: the records stay on it.
+  const flipped = state.progress.freeze?.flipRequested === true;
+  const sync = state.progress.syncBack;
+  if (flipped && (!sync?.done || sync.keepTarget)) {
+    throw new RollbackFailedError(
+      await leftovers(
+        state,
+        { elasticache, route53 },
+        `the new group '${plan.target.id}' took writes after the flip that ${sync?.keepTarget ? `cannot all be copied back (${sync.reason})` : 'were not copied back to the source (the copy back failed)'}, so it is kept and keeps serving: the records stay on it and the source holds writes`,
+        true,
+      ),
+    );
+  }
+
   const dns = dnsProgress(state);
   const dnsTouched = state.rollbackScope?.dns === true || dns.flipped === true || dns.ttlLowered === true;
   if (dnsTouched && !rb.dnsRestored && plan.dns.length > 0) {
@@ -107,7 +122,16 @@ export async function rollbackStep(
       if (!ours) {
         rb.targetDeleted = true; // not created by this migration: never ours to delete
       } else {
-        await elasticache.send(new DeleteReplicationGroupCommand({ ReplicationGroupId: plan.target.id }));
+        // A group that served clients after the flip goes with a final snapshot: never delete
+        // what may hold the only copy of a write without one.
+        await elasticache.send(
+          new DeleteReplicationGroupCommand({
+            ReplicationGroupId: plan.target.id,
+            ...(flipped || dns.flipped
+              ? { FinalSnapshotIdentifier: finalSnapshotName(plan.target.id, plan.shortId) }
+              : {}),
+          }),
+        );
         return state;
       }
     }
@@ -144,6 +168,7 @@ export async function leftovers(
   state: MigrationState,
   { elasticache, route53 }: Deps,
   why: string,
+  targetKept = false,
 ): Promise<string> {
   const plan = state.plan;
   if (!plan) return `Rollback failed (${why}); the migration had no plan, so nothing was created.`;
@@ -167,7 +192,7 @@ export async function leftovers(
   );
   const target = await describe(() => findGroup(elasticache, plan.target.id));
   lines.push(
-    `- target ${plan.target.id}: ${target === 'unknown' ? 'could not be read' : target ? `${target.Status} (left behind: delete it once DNS no longer points at it)` : 'does not exist'}`,
+    `- target ${plan.target.id}: ${target === 'unknown' ? 'could not be read' : target ? `${target.Status} (${targetKept ? 'kept: it holds the latest writes; see runbooks/failures.md, RollbackFailedError' : 'left behind: delete it once DNS no longer points at it'})` : 'does not exist'}`,
   );
   const snapshot = await describe(() => findSnapshot(elasticache, plan.snapshotName));
   lines.push(

@@ -52,8 +52,79 @@ export interface MigrationPlan {
     | 'verification'
     | 'writesFrozen'
     | 'dryRun'
+    | 'cutover'
   >;
+  /** How the cutover stops writes to the source (see lambdas/migration/catch-up.ts). */
+  cutover: {
+    /**
+     * `pause`: the workflow holds the source's writes (CLIENT PAUSE WRITE) for the final copy and
+     * the flip, and keeps holding them after it. `gate`: the beforeCutover approval asks the
+     * operator to stop the application's writes (engines before 6.2, or pauseWrites: false).
+     */
+    method: 'pause' | 'gate';
+    /** Keyspace notifications on the source make the freeze copy only changed keys. */
+    changeTracking: boolean;
+    /**
+     * The data policy. `exact`: writes made after the snapshot are caught up, the cutover copies
+     * the last ones under the write freeze and reads every copied key back (zero tolerance).
+     * `snapshot-only` (verification.mode: off, accepted by the operator): the new group holds
+     * what the snapshot held; later writes are not carried over and nothing is checked.
+     */
+    dataPolicy: 'exact' | 'snapshot-only';
+  };
   warnings: string[];
+}
+
+/** The catch-up's progress: passes over the data until few keys are left to copy. */
+export interface CatchUpProgress {
+  passes: number;
+  /** Keys copied by the pass in progress (it may span invocations). */
+  passKeysCopied: number;
+  /** Keys copied by the last finished pass. */
+  lastPassKeysCopied?: number;
+  keysCopied: number;
+  keysChecked: number;
+  cursor?: import('../verifier/index.js').VerifierCursor;
+  /** Few enough keys left for the freeze. */
+  converged?: boolean;
+}
+
+/** The cutover's write freeze on the source. */
+export interface FreezeProgress {
+  /** Freezes started (a freeze past its budget releases the writes and counts as one). */
+  attempts: number;
+  /** Freezes that ran over their budget. */
+  overBudget: number;
+  /** What the last freeze led to: the flip, or back to catching up. */
+  outcome?: 'flipped' | 'resume';
+  /** The flip was requested: from then on the new group may hold writes the source lacks. */
+  flipRequested?: boolean;
+  /** The source holds writes until about this time (CLIENT PAUSE timeout). */
+  holdUntil?: string;
+  /** Write freeze before the flip, in ms (pause to UPSERT), of the freeze that flipped. */
+  frozenMs?: number;
+  /** Keys copied under the freeze. */
+  keysCopied?: number;
+  /** Change tracking used for the final copy, and why not when it was asked for. */
+  tracked?: boolean;
+  untrackedReason?: string;
+  /** Client connections closed on the source after the flip (they reconnect through DNS). */
+  clientsClosed?: number;
+  reason?: string;
+}
+
+/** The rollback's copy of the new group's writes back to the source (after the flip). */
+export interface SyncBackProgress {
+  done?: boolean;
+  targetHeld?: boolean;
+  sourceReleased?: boolean;
+  cursor?: import('../verifier/index.js').VerifierCursor;
+  keysCopied: number;
+  conflicts: number;
+  stillDifferent: number;
+  /** The new group keeps serving and is not deleted: it holds writes the source may lack. */
+  keepTarget?: boolean;
+  reason?: string;
 }
 
 export interface StepTiming {
@@ -83,6 +154,9 @@ export interface MigrationState {
       cursor?: import('../verifier/index.js').VerifierCursor;
       report: import('../verifier/index.js').VerifierReport;
     };
+    catchUp?: CatchUpProgress;
+    freeze?: FreezeProgress;
+    syncBack?: SyncBackProgress;
     /** After the flip, the moved records resolve to the new group. */
     dnsResolved?: boolean;
     dns?: {
@@ -129,6 +203,17 @@ export interface MigrationSummary {
     keysChecked: number;
     targetKeysScanned: number;
     counts: Record<string, number>;
+  };
+  /** The live catch-up and the cutover's write freeze. */
+  cutover?: {
+    method: 'pause' | 'gate';
+    dataPolicy: 'exact' | 'snapshot-only';
+    catchUpPasses: number;
+    keysCopied: number;
+    freezeAttempts: number;
+    frozenMs?: number;
+    changeTracking: boolean;
+    clientsClosed?: number;
   };
   stepSeconds: Record<string, number>;
   warnings: string[];

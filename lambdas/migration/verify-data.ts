@@ -40,9 +40,13 @@ export function networkSettingsFromEnv(): NetworkSettings {
   };
 }
 
-type Deps = Pick<Clients, 'elasticache' | 'secrets'> & { network: NetworkSettings; timeBudgetMs: number };
+export type DataPathDeps = Pick<Clients, 'elasticache' | 'secrets'> & {
+  network: NetworkSettings;
+  timeBudgetMs: number;
+};
+type Deps = DataPathDeps;
 
-function resolverFor(network: NetworkSettings): Resolver | undefined {
+export function resolverFor(network: NetworkSettings): Resolver | undefined {
   if (network.dnsServers.length === 0) return undefined;
   const resolver = new Resolver({ timeout: 2000, tries: 2 });
   resolver.setServers(network.dnsServers);
@@ -56,7 +60,7 @@ async function addressesOf(host: string, resolver: Resolver | undefined): Promis
   return (await lookup(host, { all: true, family: 4 })).map((a) => a.address);
 }
 
-async function endpointSpec(
+export async function endpointSpec(
   group: ReplicationGroup,
   authToken: string | undefined,
   network: NetworkSettings,

@@ -50,6 +50,10 @@ export const DnsCutoverMismatchError = define('DnsCutoverMismatchError', false);
 export const ApprovalRejectedError = define('ApprovalRejectedError', false);
 export const SourceDeletionRefusedError = define('SourceDeletionRefusedError', false);
 export const SourceDeletionFailedError = define('SourceDeletionFailedError', false);
+/** The write freeze ran over its budget `freezeAttempts` times: the catch-up cannot keep up. */
+export const FreezeBudgetExceededError = define('FreezeBudgetExceededError', false);
+/** CLIENT PAUSE WRITE was refused or did not hold writes: the cutover cannot freeze them. */
+export const WriteFreezeError = define('WriteFreezeError', false);
 
 // ---- Rollback could not finish: resources are left behind and named in the message.
 export const RollbackFailedError = define('RollbackFailedError', false);
@@ -81,6 +85,8 @@ export const MIGRATION_ERROR_NAMES = [
   ApprovalRejectedError,
   SourceDeletionRefusedError,
   SourceDeletionFailedError,
+  FreezeBudgetExceededError,
+  WriteFreezeError,
   RollbackFailedError,
 ].map((cls) => cls.name);
 
