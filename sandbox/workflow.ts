@@ -13,6 +13,7 @@ export const FUNCTIONS = {
   RestoreFunctionArn: 'restore',
   VerifyTargetFunctionArn: 'verify-target',
   VerifyDataFunctionArn: 'verify-data',
+  ChangeTrackingFunctionArn: 'change-tracking',
   CutoverFunctionArn: 'cutover',
   DecommissionFunctionArn: 'decommission',
   RollbackFunctionArn: 'rollback',

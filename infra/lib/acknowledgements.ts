@@ -23,6 +23,9 @@ const STAR_RESOURCE_ACTIONS: Readonly<Record<string, string>> = {
   'elasticache:DescribeCacheClusters': 'read-only, same reason as DescribeReplicationGroups',
   'elasticache:DescribeSnapshots': 'read-only, same reason as DescribeReplicationGroups',
   'elasticache:ListTagsForResource': 'read-only; the resources are named by operators at run time',
+  'elasticache:DescribeCacheParameters':
+    "read-only; the source's parameter group is known only at run time (change tracking reads notify-keyspace-events)",
+  'elasticache:DescribeCacheParameterGroups': 'read-only, same reason as DescribeCacheParameters',
   'ec2:DescribeNetworkInterfaces':
     'supports no resource-level permissions; Lambda needs it for VPC functions (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions)',
   'logs:CreateLogDelivery':
@@ -56,7 +59,7 @@ const WILDCARD_RESOURCES: ReadonlyArray<readonly [RegExp, string]> = [
   ],
   [
     /^arn:[^:]+:elasticache:[^:]+:\d+:(parametergroup|subnetgroup|usergroup):\*$/,
-    "The restore reuses the source's parameter, subnet and user groups, known only at run time; CreateReplicationGroup on them only succeeds together with the conditioned replication-group statement",
+    "The restore reuses the source's parameter, subnet and user groups, known only at run time; CreateReplicationGroup on them only succeeds together with the conditioned replication-group statement. Change tracking (operator consent: cutover.changeTracking) creates a copy of the source's default parameter group or sets notify-keyspace-events in its custom one, and puts it back; parameter groups carry none of the tool's tags, and moving a replication group to one is narrowed to tag-marked sources",
   ],
   [
     /^arn:[^:]+:secretsmanager:[^:]+:\d+:secret:\*$/,

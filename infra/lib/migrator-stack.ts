@@ -79,6 +79,13 @@ export const STEPS = {
     memorySize: 1024,
     timeout: Duration.minutes(15),
   },
+  changeTracking: {
+    file: 'change-tracking.ts',
+    substitution: 'ChangeTrackingFunctionArn',
+    description: "Change tracking: keyspace notifications in the source's parameter group, and back",
+    memorySize: 256,
+    timeout: Duration.minutes(1),
+  },
   cutover: {
     file: 'cutover.ts',
     substitution: 'CutoverFunctionArn',
@@ -205,6 +212,7 @@ export class MigratorStack extends Stack {
       restore: make('restore', permissions.restore(permissionScope)),
       verifyTarget: make('verifyTarget', permissions.verifyTarget()),
       verifyData: make('verifyData', permissions.verifyData(permissionScope), true),
+      changeTracking: make('changeTracking', permissions.changeTracking(permissionScope)),
       cutover: make('cutover', permissions.cutover(permissionScope)),
       decommission: make('decommission', permissions.decommission(permissionScope)),
       rollback: make('rollback', permissions.rollback(permissionScope)),

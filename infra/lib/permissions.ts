@@ -68,6 +68,35 @@ function elasticacheRead(sid: string, ...extra: string[]): PolicyStatement {
   });
 }
 
+/**
+ * Change tracking: creates the copy of a default parameter group, sets `notify-keyspace-events`
+ * in it (or in the source's custom group) and moves the source to it and back. Parameter groups
+ * carry none of the tool's tags, so they are named by pattern only; the group moved is narrowed
+ * to marked sources.
+ */
+function manageTrackingParameterGroups(scope: PermissionScope): PolicyStatement[] {
+  return [
+    new PolicyStatement({
+      sid: 'ManageTrackingParameterGroups',
+      actions: [
+        'elasticache:CreateCacheParameterGroup',
+        'elasticache:ModifyCacheParameterGroup',
+        'elasticache:DeleteCacheParameterGroup',
+        'elasticache:DescribeCacheParameters',
+        'elasticache:DescribeCacheParameterGroups',
+        'elasticache:ModifyReplicationGroup',
+      ],
+      resources: [elasticacheArn(scope, 'parametergroup:*')],
+    }),
+    new PolicyStatement({
+      sid: 'MoveMarkedSourceParameterGroup',
+      actions: ['elasticache:ModifyReplicationGroup'],
+      resources: [elasticacheArn(scope, 'replicationgroup:*')],
+      conditions: { StringEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_SOURCE } },
+    }),
+  ];
+}
+
 function listTags(): PolicyStatement {
   return new PolicyStatement({
     sid: 'ReadCacheTags',
@@ -345,6 +374,18 @@ export const permissions = {
     ];
   },
 
+  /** Keyspace notifications in the source's parameter group (cutover.changeTracking), and back. */
+  changeTracking(scope: PermissionScope): PolicyStatement[] {
+    return [
+      elasticacheRead(
+        'ReadCaches',
+        'elasticache:DescribeCacheParameters',
+        'elasticache:DescribeCacheParameterGroups',
+      ),
+      ...manageTrackingParameterGroups(scope),
+    ];
+  },
+
   /** Points the operator's CNAME at the target. */
   cutover(scope: PermissionScope): PolicyStatement[] {
     return [
@@ -417,6 +458,8 @@ export const permissions = {
       ...changeCutoverRecords(scope),
       getChange(scope),
       readCutoverZones(scope, ['route53:ListResourceRecordSets']),
+      // Puts the source's parameter group back when change tracking was on.
+      ...manageTrackingParameterGroups(scope),
     ];
   },
 };

@@ -7,6 +7,7 @@ import { releaseSource } from './decommission.js';
 import { finalSnapshotName, TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
 import { completeStep, dnsProgress, rollbackProgress, startStep } from './progress.js';
 import type { MigrationState } from './state.js';
+import { stopTracking } from './track-changes.js';
 
 type Deps = Pick<Clients, 'elasticache' | 'route53'>;
 
@@ -99,6 +100,13 @@ export async function rollbackStep(
     }
     dns.pendingChangeId = undefined;
     rb.dnsRestored = true;
+  }
+
+  // Keyspace notifications off again in the source's parameter group (cutover.changeTracking).
+  const tracking = state.progress.changeTracking;
+  if (tracking?.change && !tracking.restored) {
+    await stopTracking(state, { elasticache });
+    if (!state.progress.changeTracking?.restored) return state;
   }
 
   if (!rb.targetDeleted) {

@@ -154,6 +154,12 @@ export interface MigrationState {
       cursor?: import('../verifier/index.js').VerifierCursor;
       report: import('../verifier/index.js').VerifierReport;
     };
+    /** Keyspace notifications on the source's parameter group (cutover.changeTracking). */
+    changeTracking?: {
+      change?: import('./change-tracking.js').ChangeTrackingChange;
+      enabled?: boolean;
+      restored?: boolean;
+    };
     catchUp?: CatchUpProgress;
     freeze?: FreezeProgress;
     syncBack?: SyncBackProgress;

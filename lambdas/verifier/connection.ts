@@ -727,7 +727,7 @@ export class Endpoint {
           const copy = copies[i] as KeyCopy;
           const client = this.clientForKey(key);
           if (copy.payload === null) return client.del(key);
-          const ttl = copy.expireAt > 0 ? copy.expireAt : 0;
+          const ttl = Math.max(copy.expireAt, 0);
           return client.call('RESTORE', key, ttl, copy.payload, 'REPLACE', 'ABSTTL');
         }),
       ),

@@ -68,7 +68,7 @@ describe('the deployed migration definition', () => {
     expect(definitionString).toContain('"Error": "RollbackFailedError"');
   });
 
-  it('runs one migration on the local engine against the sandbox, data check included', async () => {
+  it('runs one migration on the local engine against the sandbox, catch-up and write freeze included', async () => {
     // Real redis-server nodes and DNS, so every state of the deployed definition runs for real.
     const sandbox = await startSandbox({
       fixture: loadFixtureFile('sandbox/fixtures/example.yaml'),
@@ -92,7 +92,7 @@ describe('the deployed migration definition', () => {
       expect(result.error, result.cause).toBeUndefined();
       expect(result.status).toBe('SUCCEEDED');
       expect(result.output).toMatchObject({
-        dataVerification: { keysChecked: 2 },
+        cutover: { method: 'pause', dataPolicy: 'exact', catchUpPasses: 1 },
         source: { deleted: true },
       });
     } finally {

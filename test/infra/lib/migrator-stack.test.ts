@@ -110,6 +110,30 @@ const DELETE_INTERMEDIATE = {
   },
   Sid: 'DeleteIntermediateSnapshots',
 };
+const READ_PARAMETERS = {
+  ...READ,
+  Action: [...READ.Action, 'elasticache:DescribeCacheParameters'],
+};
+const MANAGE_TRACKING_PARAMETER_GROUPS = {
+  Effect: 'Allow',
+  Action: [
+    'elasticache:CreateCacheParameterGroup',
+    'elasticache:ModifyCacheParameterGroup',
+    'elasticache:DeleteCacheParameterGroup',
+    'elasticache:DescribeCacheParameters',
+    'elasticache:DescribeCacheParameterGroups',
+    'elasticache:ModifyReplicationGroup',
+  ],
+  Resource: `${EC}:parametergroup:*`,
+  Sid: 'ManageTrackingParameterGroups',
+};
+const MOVE_SOURCE_PARAMETER_GROUP = {
+  Effect: 'Allow',
+  Action: 'elasticache:ModifyReplicationGroup',
+  Resource: `${EC}:replicationgroup:*`,
+  Condition: { StringEquals: { 'aws:ResourceTag/at-rest-migrator:role': 'source' } },
+  Sid: 'MoveMarkedSourceParameterGroup',
+};
 const RELEASE_SOURCE = {
   Effect: 'Allow',
   Action: 'elasticache:RemoveTagsFromResource',
@@ -227,8 +251,11 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
   },
   verifyTarget: { ReadCaches: READ, ReadCacheTags: READ_TAGS },
   verifyData: {
-    ReadCaches: READ,
+    ReadCaches: READ_PARAMETERS,
     ReadTaggedAuthTokenSecrets: SECRETS,
+    UpsertCutoverRecordsZone0: UPSERT_RECORDS,
+    WaitForDnsChange: GET_CHANGE,
+    ReadConfiguredZones: LIST_RECORDS,
     CreateNetworkInterfacesInConfiguredSubnets: {
       Sid: 'CreateNetworkInterfacesInConfiguredSubnets',
       Effect: 'Allow',
@@ -264,6 +291,18 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
       Action: 'ec2:DescribeNetworkInterfaces',
       Resource: '*',
     },
+  },
+  changeTracking: {
+    ReadCaches: {
+      ...READ,
+      Action: [
+        ...READ.Action,
+        'elasticache:DescribeCacheParameters',
+        'elasticache:DescribeCacheParameterGroups',
+      ],
+    },
+    ManageTrackingParameterGroups: MANAGE_TRACKING_PARAMETER_GROUPS,
+    MoveMarkedSourceParameterGroup: MOVE_SOURCE_PARAMETER_GROUP,
   },
   cutover: {
     ReadCaches: READ,
@@ -307,7 +346,7 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
     ReleaseSourceClaim: RELEASE_SOURCE,
     DeleteTargetGroups: {
       Effect: 'Allow',
-      Action: 'elasticache:DeleteReplicationGroup',
+      Action: ['elasticache:DeleteReplicationGroup', 'elasticache:CreateSnapshot'],
       Resource: `${EC}:replicationgroup:*`,
       Condition: {
         StringEquals: { 'aws:ResourceTag/at-rest-migrator:role': 'target' },
@@ -315,10 +354,18 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
       },
       Sid: 'DeleteTargetGroups',
     },
+    TakeTargetFinalSnapshot: {
+      Effect: 'Allow',
+      Action: ['elasticache:DeleteReplicationGroup', 'elasticache:CreateSnapshot'],
+      Resource: `${EC}:snapshot:*-final-*`,
+      Sid: 'TakeTargetFinalSnapshot',
+    },
     DeleteIntermediateSnapshots: DELETE_INTERMEDIATE,
     UpsertCutoverRecordsZone0: UPSERT_RECORDS,
     WaitForDnsChange: GET_CHANGE,
     ReadConfiguredZones: LIST_RECORDS,
+    ManageTrackingParameterGroups: MANAGE_TRACKING_PARAMETER_GROUPS,
+    MoveMarkedSourceParameterGroup: MOVE_SOURCE_PARAMETER_GROUP,
   },
   requestApproval: {
     PublishApprovalRequests: {
