@@ -5,7 +5,7 @@
  * The source is seeded with strings (int/embstr/raw, with and without expiry), hashes (listpack
  * and hashtable), lists, sets (intset and hashtable), sorted sets, 3,000 big keys of 1,000
  * elements and 5% of keys in db 1. The target is restored from the source's RDB snapshot (the
- * migration's path: aws-notes says DUMP bytes then differ for hashtable-encoded hashes and sets),
+ * migration's path: docs/aws-behaviour.md says DUMP bytes then differ for hashtable-encoded hashes and sets),
  * then a handful of differences of every kind is planted.
  *
  * Measured, each over the same source keys:

@@ -206,7 +206,8 @@ export async function freezeAndFlip(state: MigrationState, deps: LiveDeps, now =
           const pass = await catchUp({
             source: sourceSpec,
             target: targetSpec,
-            timeBudgetMs: Math.max(1000, deps.timeBudgetMs / 2),
+            // The pass and the freeze after it share this invocation.
+            timeBudgetMs: Math.max(1000, deps.timeBudgetMs - plan.options.cutover.freezeBudgetSeconds * 1000),
           });
           if (!pass.done) {
             freeze.untrackedReason = 'the tracked pass did not finish within one invocation';
@@ -328,7 +329,10 @@ async function finalPass(
   const result = await catchUp({
     source: sourceSpec,
     target: targetSpec,
-    timeBudgetMs: Math.min(budgetMs, deps.timeBudgetMs),
+    // The freeze budget bounds it, not the slice size of the catch-up: under the freeze the pass
+    // must finish in one go (cutover.freezeBudgetSeconds is at most 300 s, well within the
+    // function's 15 minutes).
+    timeBudgetMs: Number.isFinite(budgetMs) ? budgetMs : deps.timeBudgetMs,
     checkCopies: true,
   });
   if (!result.done) {

@@ -3,7 +3,7 @@
  * turns `notify-keyspace-events` on for every write, expiry and eviction, and putting it back
  * afterwards. ElastiCache API calls only (no Redis connection).
  *
- * Facts (aws-notes: ElastiCache's own data and restricted commands): CONFIG is refused on
+ * Facts (docs/aws-behaviour.md: ElastiCache's own data and restricted commands): CONFIG is refused on
  * ElastiCache, so notifications can only be turned on through the parameter group;
  * `notify-keyspace-events` is modifiable, applies immediately and is empty by default; default
  * parameter groups (`default.*`) cannot be modified, so a group on one is first moved to a custom

@@ -129,7 +129,7 @@ export const migrationInput = z.strictObject({
         .number()
         .int()
         .min(1)
-        .max(600)
+        .max(300)
         .default(15)
         .describe('longest write freeze before the flip; past it, writes resume and the catch-up goes on'),
       freezeAttempts: z

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 /**
  * Deterministic names, so a step that runs twice finds what its first run created.
  * ElastiCache ids: 1–40 letters, digits, hyphens; start with a letter; no `--`; no trailing
- * hyphen; stored lowercase (aws-notes: Restore).
+ * hyphen; stored lowercase (docs/aws-behaviour.md: Restore).
  */
 export const MAX_ID_LENGTH = 40;
 

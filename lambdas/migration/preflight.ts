@@ -47,9 +47,9 @@ export interface PreflightEvent {
   migrationId: string;
 }
 
-/** Security Hub ElastiCache.1 asks for automatic backups kept at least 7 days (seed article). */
+/** Security Hub ElastiCache.1 asks for automatic backups kept at least 7 days (docs/aws-behaviour.md, Backups). */
 export const MIN_BACKUP_RETENTION_DAYS = 7;
-/** At most 20 manual backups per node per 24 hours (aws-notes: Snapshot). */
+/** At most 20 manual backups per node per 24 hours (docs/aws-behaviour.md: Snapshot). */
 const SNAPSHOT_QUOTA = 20;
 
 /**
@@ -283,7 +283,7 @@ function timing(startedAt: string, now: number) {
 
 /**
  * At-rest encryption needs Valkey 7.2+ or Redis OSS 4.0.10+; cache.t1.micro cannot be backed up,
- * so it cannot be migrated by snapshot (aws-notes: Engines; Snapshot).
+ * so it cannot be migrated by snapshot (docs/aws-behaviour.md: Engines; Snapshot).
  */
 function checkEncryptable(engine: string, version: string, nodeType: string, id: string): void {
   const minimum = engine === 'valkey' ? '7.2' : '4.0.10';
@@ -541,7 +541,7 @@ function buildCreateRequest(p: {
     SecurityGroupIds: (firstMember.SecurityGroups ?? []).map((g) => g.SecurityGroupId!).filter(Boolean),
     AutomaticFailoverEnabled: automaticFailover,
     MultiAZEnabled: source.MultiAZ === 'enabled',
-    // Explicit, always: SCPs test the request parameter, and Redis OSS defaults to false (aws-notes).
+    // Explicit, always: SCPs test the request parameter, and Redis OSS defaults to false (docs/aws-behaviour.md).
     AtRestEncryptionEnabled: true,
     KmsKeyId: p.kmsKeyArn,
     TransitEncryptionEnabled: p.transit.enabled,

@@ -3,9 +3,9 @@ import { AuthTokenError } from '../shared/errors.js';
 
 /**
  * Reads an AUTH token from Secrets Manager. SecretString is the token itself, or JSON with an
- * `authToken` / `auth_token` / `token` key (the seed article stores `{"auth_token": ...}`).
+ * `authToken` / `auth_token` / `token` key (the original manual procedure stores `{"auth_token": ...}`).
  * The token is validated against ElastiCache's rules (16–128 printable ASCII characters; specials
- * only ! & # $ ^ < > -, aws-notes) so a bad secret is caught at preflight. Errors never contain it.
+ * only ! & # $ ^ < > -, docs/aws-behaviour.md) so a bad secret is caught at preflight. Errors never contain it.
  */
 export async function readAuthToken(client: SecretsManagerClient, secretArn: string): Promise<string> {
   let secretString: string | undefined;

@@ -92,7 +92,7 @@ export async function checkSnapshot(
   if (!snapshot) {
     throw new SnapshotFailedError(`Snapshot '${plan.snapshotName}' disappeared while it was being created.`);
   }
-  // No documented `failed` status exists: anything but creating/available is a failure (aws-notes).
+  // No documented `failed` status exists: anything but creating/available is a failure (docs/aws-behaviour.md).
   if (snapshot.SnapshotStatus === 'available') {
     state.progress.snapshotReady = true;
     clearDeadline(state, 'snapshot');

@@ -92,7 +92,7 @@ export const MIGRATION_ERROR_NAMES = [
 
 /**
  * Transient AWS errors the state machine retries with backoff (the SDK already retried them a
- * few times inside the Lambda). Names as the JS SDK v3 reports them (aws-notes: Errors).
+ * few times inside the Lambda). Names as the JS SDK v3 reports them (docs/aws-behaviour.md: Errors).
  */
 export const TRANSIENT_AWS_ERROR_NAMES = [
   'Throttling',

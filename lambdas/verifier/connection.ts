@@ -3,7 +3,7 @@
  * 0..15 with cluster mode disabled, primary shards with it enabled), key routing by slot, and
  * the batched reads the comparison needs. Nothing here decides whether two keys are equal.
  *
- * Only commands ElastiCache allows are used (aws-notes, "Data verification"): SCAN, RANDOMKEY,
+ * Only commands ElastiCache allows are used (docs/aws-behaviour.md, "Data verification"): SCAN, RANDOMKEY,
  * DUMP, TYPE, PEXPIRETIME (or PTTL + TIME on engines before 7.0), EXISTS, EVALSHA/EVAL and the
  * type-specific read commands; CLUSTER SLOTS to find the shards. No DEBUG, CONFIG or SYNC.
  */

@@ -5,7 +5,7 @@
  * A DUMP payload is the RDB type byte, the object, the 2-byte RDB version and an 8-byte CRC64.
  * A hashtable set (type 2) is a length and that many strings; a hashtable hash (type 4) is a
  * length and that many field/value string pairs. The elements come in the dict's iteration order,
- * which differs between two servers holding equal data (aws-notes: DUMP bytes differ), but each
+ * which differs between two servers holding equal data (docs/aws-behaviour.md: DUMP bytes differ), but each
  * element is serialized by a deterministic function of its bytes (integer encoding, then LZF when
  * it saves space). So two payloads whose element encodings are the same multiset hold equal
  * contents. Elements are cut out of the payload, never decoded: no LZF here.

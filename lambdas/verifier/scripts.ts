@@ -46,7 +46,7 @@ end
  * - `D`, the DUMP payload, absolute expiry (ms, -1 none): equal payloads prove equal keys;
  * - `C`, SHA-1 of the sorted contents, expiry: hashtable-encoded hashes and sets of at most
  *   ARGV[2] elements, whose DUMP bytes depend on insertion history and the process's hash seed
- *   (aws-notes): equal digests prove equal keys too;
+ *   (docs/aws-behaviour.md): equal digests prove equal keys too;
  * - `N`, `h` or `s` + element count, expiry, and the DUMP payload: bigger hashtable hashes and
  *   sets, no proof; the Lambda compares their elements (cheaper there than sorting in the
  *   server).

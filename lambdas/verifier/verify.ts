@@ -1,7 +1,7 @@
 /**
  * The data verifier: proves that a target replication group holds the same data as its source.
  *
- * Algorithm (facts from aws-notes, "Data verification"):
+ * Algorithm (facts from docs/aws-behaviour.md, "Data verification"):
  * 1. Forward pass. SCAN every database 0–15 of the source (cluster mode disabled) or every
  *    primary shard (enabled; database 0 only). DBSIZE proves nothing, so every key is compared.
  *    The SCAN runs in a script that returns the batch's keys packed in one buffer, which the

@@ -16,20 +16,27 @@ import {
   loadHandlers,
   runMigration,
 } from '../workflow.js';
-import { DemoClient } from './client.js';
+import { Workload } from '../workload.js';
 import { type DemoReport, printReport } from './report.js';
 import { seedKeys } from './seed.js';
 
 const USAGE = `npm run demo -- [options]
 
-A real migration on the local sandbox: a replication group of real redis-server nodes, a client
-reading and writing through its CNAME, the real state machine and handlers.
+A real migration on the local sandbox: a replication group of real redis-server nodes, an
+application writing through its CNAME the whole time (no application-side freeze), the real state
+machine and handlers. It ends with every write the application got an OK for checked on the group
+the CNAME leads to.
 
 Options:
   --cluster-mode        migrate a cluster-mode-enabled group (3 shards, 1 replica each)
   --tls-auth            the source uses TLS and an AUTH token (kept in Secrets Manager)
   --fault NAME          inject a fault; the migration rolls back. NAME is one of:
-                        ${'snapshot-fails, target-create-fails, dns-stuck, data-mismatch'}
+                        ${'snapshot-fails, target-create-fails, dns-stuck, reject-delete'}
+                        (reject-delete: the operator rejects deleting the source after
+                        the flip; the new group's writes go back to the source first)
+  --change-tracking     the final copy under the write freeze takes only the keys changed
+                        since the last pass (keyspace notifications on the source)
+  --writes N            application writes per second (default 500)
   --keys N              keys to seed (default 200000)
   --time-scale X        simulated AWS durations x X (default 0.003; 1 = realistic)
   --report FILE         where the JSON report goes (default reports/demo-report.json)
@@ -46,7 +53,7 @@ const FAULTS: Record<string, { faults: FaultSpec[]; expect: string }> = {
     faults: [{ type: 'dns-change', outcome: 'stuck-pending' }],
     expect: 'WaitDeadlineExceededError',
   },
-  'data-mismatch': { faults: [], expect: 'DataVerificationError' },
+  'reject-delete': { faults: [], expect: 'ApprovalRejectedError' },
 };
 
 function fail(message: string): never {
@@ -61,6 +68,8 @@ function parse() {
       options: {
         'cluster-mode': { type: 'boolean', default: false },
         'tls-auth': { type: 'boolean', default: false },
+        'change-tracking': { type: 'boolean', default: false },
+        writes: { type: 'string', default: '500' },
         fault: { type: 'string' },
         keys: { type: 'string', default: '200000' },
         'time-scale': { type: 'string', default: '0.003' },
@@ -81,12 +90,17 @@ function parse() {
   if (!Number.isInteger(keys) || keys < 1000 || keys > 5_000_000)
     fail('--keys must be a whole number from 1000 to 5000000');
   if (!(timeScale > 0 && timeScale <= 1)) fail('--time-scale must be a number above 0 and at most 1');
+  const writes = Number(values.writes);
+  if (!Number.isInteger(writes) || writes < 1 || writes > 20_000)
+    fail('--writes must be a whole number from 1 to 20000');
   const fault = values.fault as string | undefined;
   if (fault !== undefined && !FAULTS[fault])
     fail(`--fault must be one of: ${Object.keys(FAULTS).join(', ')}`);
   return {
     clusterMode: values['cluster-mode'] === true,
     tlsAuth: values['tls-auth'] === true,
+    changeTracking: values['change-tracking'] === true,
+    writes,
     fault,
     keys,
     timeScale,
@@ -179,11 +193,11 @@ async function main(): Promise<number> {
     configureLocalEnvironment(sandbox, {
       DNS_SERVERS: sandbox.dnsServer!,
       ...(caFile ? { REDIS_TLS_CA_FILE: caFile } : {}),
-      VERIFY_TIME_BUDGET_MS: '5000',
+      VERIFY_TIME_BUDGET_MS: '60000',
     });
     const handlers = await loadHandlers();
     // The application reaches the cache through its own CNAME, which ElastiCache certificates do
-    // not cover (they name *.cache.amazonaws.com; aws-notes, "Client behaviour at cutover"), so
+    // not cover (they name *.cache.amazonaws.com; docs/aws-behaviour.md, "Client behaviour at cutover"), so
     // like such clients in AWS it checks the certificate chain (the sandbox CA) but not the name.
     const redisOptions: RedisOptions = options.tlsAuth
       ? {
@@ -212,22 +226,22 @@ async function main(): Promise<number> {
     await seedClient.quit();
     log(`seeded ${seeded} keys into '${sourceId}'`);
 
-    const client = new DemoClient({
+    const workload = new Workload({
       recordName: 'cache.demo.internal',
       dnsServer: sandbox.dnsServer!,
       port: primary.port,
       clusterMode: options.clusterMode,
       redisOptions,
+      opsPerSecond: options.writes,
       groupOf,
-      connectionLifetimeMs: 300,
-      seededKeys: options.keys,
     });
-    client.start();
-    log('client started: reading and writing through cache.demo.internal');
+    workload.start();
+    log(
+      `application started: ${options.writes} writes/s through cache.demo.internal (overwrites, counters, inserts, deletes, keys with expiry), no freeze of its own`,
+    );
 
     let lastState = '';
-    let unfreezing: Promise<void> | undefined;
-    let planted = false;
+    const rejectDelete = options.fault === 'reject-delete';
     const result = await runMigration({
       functions: handlers,
       executionName: `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`,
@@ -238,22 +252,24 @@ async function main(): Promise<number> {
             hostedZoneId: ZONE,
             recordName: 'cache.demo.internal',
             endpoint: options.clusterMode ? 'configuration' : 'primary',
-            lowerTtlTo: 5,
+            lowerTtlTo: 1,
           },
         ],
-        approvals: { beforeSnapshot: true },
-        writesFrozen: true,
+        approvals: { beforeDeleteSource: rejectDelete },
         soakSeconds: 2,
         pollIntervalSeconds: 1,
+        cutover: { changeTracking: options.changeTracking, freezeBudgetSeconds: 15 },
         timeouts: { dnsChangeSeconds: options.fault === 'dns-stuck' ? 5 : 900 },
         ...(options.tlsAuth ? { authTokenSecretArn: sandbox.secrets.resolve('demo/auth-token')!.arn } : {}),
       },
       waitMs: 150,
       retryMs: 200,
       decide: async (request) => {
-        if (request.gate === 'beforeSnapshot') {
-          client.freezeWrites();
-          log('gate beforeSnapshot: the application freezes writes (reads go on); approved');
+        if (request.gate === 'beforeDeleteSource' && rejectDelete) {
+          // Let the application write to the new group first: those writes must reach the source.
+          await new Promise((r) => setTimeout(r, 2000));
+          log('gate beforeDeleteSource: the operator rejects deleting the source');
+          return { error: 'ApprovalRejectedError', cause: 'rejected by the operator (demo)' };
         }
         return { output: { approved: true } };
       },
@@ -271,33 +287,33 @@ async function main(): Promise<number> {
         }
         if (
           event.type === 'StateEntered' &&
-          name === 'VerifyData' &&
-          options.fault === 'data-mismatch' &&
-          !planted
-        ) {
-          planted = true;
-          void plantDifference(sandbox, redisOptions, options.clusterMode).then(() =>
-            log('planted one extra key in the new group'),
-          );
-        }
-        if (event.type === 'StateEntered' && name === 'Soak') {
-          unfreezing = client.unfreezeWrites().then(() => {
-            log('the application reconnects and resumes writes');
-          });
-        }
-        if (
-          event.type === 'StateEntered' &&
           (name === 'RollbackBeforeFlip' || name === 'RollbackAfterFlip')
         ) {
           log(`failure: ${event.Error ?? 'see the report'}; rolling back`);
         }
       },
     });
-    await unfreezing;
-    if (result.status === 'FAILED') await client.unfreezeWrites().catch(() => undefined);
+    // The application goes on a little after the run, then stops; every write it got an OK for
+    // is read back through the CNAME.
     await new Promise((r) => setTimeout(r, 1000));
-    const lost = await client.lostWrites().catch((e: Error) => [`(could not read back: ${e.message})`]);
-    await client.stop();
+    await workload.stop();
+    const verdict = await workload.verify().catch((e: Error) => e);
+    const lost =
+      verdict instanceof Error
+        ? [`(could not read back: ${verdict.message})`]
+        : [
+            ...verdict.lost.map((l) => `${l.key}: ${l.problem}`),
+            ...verdict.counters
+              .filter((c) => !c.ok)
+              .map((c) => `${c.key}: counter ${c.actual} of ${c.expected}`),
+          ];
+    const counter =
+      verdict instanceof Error
+        ? undefined
+        : (verdict.counters.find((c) => c.uncertain === 0) ?? verdict.counters[0]);
+    log(
+      `application stopped; ${workload.stats.acknowledged} acknowledged writes read back: ${lost.length} lost`,
+    );
 
     const ec = new ElastiCacheClient({
       endpoint: sandbox.endpoint,
@@ -330,17 +346,38 @@ async function main(): Promise<number> {
         status: s.SnapshotStatus!,
         group: s.ReplicationGroupId!,
       })),
-      client: { ...client.stats, lostWrites: lost.length, lostExamples: lost.slice(0, 5) },
+      application: {
+        writesPerSecond: Math.round(workload.stats.opsPerSecondAchieved),
+        acknowledged: workload.stats.acknowledged,
+        unacknowledged: workload.stats.unacknowledged,
+        byGroup: workload.stats.byGroup,
+        byKind: workload.stats.byKind,
+        longestWriteStallMs: Math.round(workload.stats.longestStallMs),
+        reconnects: workload.stats.reconnects,
+        lostWrites: lost.length,
+        lostExamples: lost.slice(0, 5),
+        ...(counter
+          ? { counter: { key: counter.key, value: counter.actual, incrsAcknowledged: counter.expected } }
+          : {}),
+      },
       seededKeys: seeded,
       seconds: (Date.now() - started) / 1000,
     };
     if (options.fault) {
       // An injected fault must end in the rollback it names, with the source still serving.
+      const targetId = `${sourceId}-atrest`;
       report.ok =
         result.error === FAULTS[options.fault]!.expect &&
         report.sourceGroupPresent &&
-        !target &&
+        !groups.some((g) => g.ReplicationGroupId === targetId) &&
         lost.length === 0;
+      if (rejectDelete) {
+        // The new group served writes after the flip: it goes only with a final snapshot, and
+        // those writes are on the source (checked above with every other write).
+        report.ok &&=
+          (workload.stats.byGroup[targetId] ?? 0) > 0 &&
+          snapshots.some((x) => x.SnapshotName?.startsWith(`${targetId}-final-`));
+      }
     }
     mkdirSync(dirname(options.report), { recursive: true });
     writeFileSync(options.report, `${JSON.stringify(report, null, 2)}\n`);
@@ -349,22 +386,6 @@ async function main(): Promise<number> {
   } finally {
     await sandbox.stop();
   }
-}
-
-/** Writes one key the source does not have straight into the new group's primary. */
-async function plantDifference(
-  sandbox: Sandbox,
-  redisOptions: RedisOptions,
-  clusterMode: boolean,
-): Promise<void> {
-  const target = [...sandbox.elasticache.groups.values()].find((g) => g.id.endsWith('-atrest'));
-  const node = target?.shards[0]?.members[0]?.address;
-  if (!node) return;
-  const client = clusterMode
-    ? new Cluster([{ host: node.host, port: node.port }], { redisOptions })
-    : new Redis({ ...redisOptions, ...node });
-  await client.set('planted:{x}:only-on-target', 'surprise');
-  await client.quit();
 }
 
 main().then(

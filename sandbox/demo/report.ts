@@ -1,5 +1,4 @@
 import type { MigrationSummary } from '../../lambdas/migration/state.js';
-import type { ClientStats } from './client.js';
 
 export interface DemoReport {
   ok: boolean;
@@ -12,7 +11,22 @@ export interface DemoReport {
   newGroup: { id: string; atRestEncryption: boolean; kmsKeyId: string | null; status: string } | null;
   sourceGroupPresent: boolean;
   snapshots: { name: string; status: string; group: string }[];
-  client: ClientStats & { lostWrites: number; lostExamples: string[] };
+  /** The application that wrote through the CNAME the whole time. */
+  application: {
+    writesPerSecond: number;
+    acknowledged: number;
+    /** Writes whose outcome the application never learned (held by the freeze, then cut off). */
+    unacknowledged: number;
+    byGroup: Record<string, number>;
+    byKind: Record<string, number>;
+    /** The write freeze as the application saw it: its longest wait for an acknowledgement. */
+    longestWriteStallMs: number;
+    reconnects: number;
+    lostWrites: number;
+    lostExamples: string[];
+    /** One counter: its final value equals the INCRs the application got an OK for. */
+    counter?: { key: string; value: number; incrsAcknowledged: number };
+  };
   seededKeys: number;
   seconds: number;
 }
@@ -31,10 +45,14 @@ export function printReport(report: DemoReport, file: string): void {
   if (s) {
     for (const [step, seconds] of Object.entries(s.stepSeconds))
       rows.push([`step ${step}`, `${seconds.toFixed(2)} s`]);
-    if (s.dataVerification) {
+    if (s.cutover) {
       rows.push([
-        'keys verified',
-        `${s.dataVerification.keysChecked} source keys, ${s.dataVerification.targetKeysScanned} target keys, differences: ${JSON.stringify(s.dataVerification.counts)}`,
+        'catch-up',
+        `${s.cutover.catchUpPasses} passes, ${s.cutover.keysCopied} keys copied after the snapshot`,
+      ]);
+      rows.push([
+        'write freeze',
+        `${s.cutover.method === 'pause' ? 'CLIENT PAUSE WRITE' : 'operator gate'}, ${s.cutover.frozenMs ?? 0} ms before the flip, ${s.cutover.freezeAttempts} attempt(s), change tracking ${s.cutover.changeTracking ? 'on' : 'off'}`,
       ]);
     }
     for (const d of s.dns) rows.push([`DNS ${d.recordName}`, `${d.from} -> ${d.to}`]);
@@ -48,11 +66,22 @@ export function printReport(report: DemoReport, file: string): void {
   ]);
   rows.push(['old group', report.sourceGroupPresent ? 'still present' : 'gone']);
   rows.push(['snapshots', report.snapshots.map((x) => `${x.name} (${x.status})`).join(', ') || '(none)']);
-  rows.push(['client reads', JSON.stringify(report.client.reads)]);
-  rows.push(['client writes', JSON.stringify(report.client.writes)]);
-  rows.push(['client errors', String(report.client.errors)]);
-  rows.push(['writes frozen', `${(report.client.frozenMs / 1000).toFixed(1)} s`]);
-  rows.push(['writes lost', `${report.client.lostWrites} of ${report.client.acknowledged} acknowledged`]);
+  const app = report.application;
+  rows.push([
+    'app writes',
+    `${app.acknowledged} acknowledged (${app.writesPerSecond}/s), by group ${JSON.stringify(app.byGroup)}`,
+  ]);
+  rows.push([
+    'app write stall',
+    `${app.longestWriteStallMs} ms at most (the freeze as the application saw it)`,
+  ]);
+  if (app.counter) {
+    rows.push([
+      'counter',
+      `${app.counter.key} = ${app.counter.value}, INCRs acknowledged: ${app.counter.incrsAcknowledged}`,
+    ]);
+  }
+  rows.push(['writes lost', `${app.lostWrites} of ${app.acknowledged} acknowledged`]);
   if (report.cause) rows.push(['cause', report.cause.replace(/\s+/g, ' ').slice(0, 300)]);
   rows.push(['report', file]);
   process.stdout.write(`\n${table(rows)}\n`);

@@ -3,7 +3,7 @@ import type { StaticErrorSchema, StaticOperationSchema } from '@smithy/types';
 
 /**
  * The AWS SDK v3 client packages export every shape of the service model as a static schema
- * named after the shape with a `$` suffix (see ../shared/aws-notes.md, "Where the wire formats
+ * named after the shape with a `$` suffix (see docs/aws-behaviour.md, "Where the wire formats
  * are written down"). The sandbox reads request and response formats from these, so it stays in
  * step with the SDK instead of hand-writing shapes.
  */

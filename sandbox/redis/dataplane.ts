@@ -63,7 +63,7 @@ export interface RedisDataPlaneOptions {
   readonly replicationTimestamp?: false | { readonly intervalMs?: number };
 }
 
-/** The key ElastiCache keeps on every primary (aws-notes: ElastiCache's own data). */
+/** The key ElastiCache keeps on every primary (docs/aws-behaviour.md: ElastiCache's own data). */
 export const REPLICATION_TIMESTAMP_KEY = 'ElastiCacheMasterReplicationTimestamp';
 /** The client name of the connection that writes {@link REPLICATION_TIMESTAMP_KEY}. */
 export const REPLICATION_TIMESTAMP_CLIENT_NAME = 'elasticache-internal-timestamp';
@@ -771,11 +771,11 @@ async function listenSplitter(
  * group's primary, set to the current UTC time (ISO 8601 with milliseconds, as ElastiCache writes
  * it) every `intervalMs`, over a connection of its own named
  * {@link REPLICATION_TIMESTAMP_CLIENT_NAME} (docs.aws.amazon.com/AmazonElastiCache/latest/dg/Clusters.Create.html;
- * aws-notes: ElastiCache's own data). Each group has its own writer, so a source and its restored
+ * docs/aws-behaviour.md: ElastiCache's own data). Each group has its own writer, so a source and its restored
  * copy always differ on the key.
  *
  * With cluster mode enabled the key lives in one slot; it is written on the primary that owns
- * that slot only. Where ElastiCache keeps it in cluster mode is *unconfirmed* (aws-notes).
+ * that slot only. Where ElastiCache keeps it in cluster mode is *unconfirmed* (docs/aws-behaviour.md).
  *
  * The connection is a normal client: `CLIENT KILL TYPE normal` kills it (the writer reconnects at
  * its next turn) and `CLIENT PAUSE WRITE` holds its SET (the writer waits; no second write is

@@ -86,7 +86,7 @@ export interface RedisServerOptions {
 /**
  * Commands ElastiCache refuses to clients that the sandbox hides behind `rename-command`. The
  * current list (docs.aws.amazon.com/AmazonElastiCache/latest/dg/ClientConfig.RestrictedCommands.html,
- * see ../shared/aws-notes.md) is bgrewriteaof, bgsave, config, debug, migrate, replicaof, save,
+ * see docs/aws-behaviour.md) is bgrewriteaof, bgsave, config, debug, migrate, replicaof, save,
  * slaveof, shutdown, sync; the 2023 list adds psync and acl setuser/load/save/deluser.
  * SYNC and PSYNC cannot be renamed (a replica sends them by their names to its primary, so
  * replication would break) and ACL subcommands cannot be renamed at all: those are denied to the

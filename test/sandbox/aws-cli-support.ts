@@ -2,7 +2,7 @@
  * Runs the AWS CLI v2 (`/usr/bin/aws`, Debian's awscli 2.9) against a sandbox: an independent
  * client (botocore, not the JS SDK) proves the wire format. CI installs awscli; a missing binary
  * fails the test loudly instead of skipping it. The CLI of 2.9 does not read AWS_ENDPOINT_URL
- * (aws-notes: Independent clients), so `--endpoint-url` is passed.
+ * (docs/aws-behaviour.md: Independent clients), so `--endpoint-url` is passed.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';

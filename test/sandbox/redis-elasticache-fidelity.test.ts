@@ -1,7 +1,7 @@
 /**
  * What a client of a sandbox node meets that it would meet on ElastiCache: the restricted
  * commands are refused, and ElastiCache's own key ElastiCacheMasterReplicationTimestamp is kept
- * on the primary (aws-notes: ElastiCache's own data and restricted commands).
+ * on the primary (docs/aws-behaviour.md: ElastiCache's own data and restricted commands).
  */
 import { Cluster, type Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -10,7 +10,7 @@ import { AwsFault } from '../../protocol/errors.js';
  * `default.<family>` and `default.<family>.cluster.on`, which cannot be modified;
  * `notify-keyspace-events` modifiable, empty by default, applied immediately;
  * `reserved-memory-percent` 25; `maxmemory-policy` volatile-lru; `cluster-enabled` yes in the
- * `.cluster.on` defaults and required to match the group's cluster mode (aws-notes: ElastiCache's
+ * `.cluster.on` defaults and required to match the group's cluster mode (docs/aws-behaviour.md: ElastiCache's
  * own data and restricted commands).
  * The sandbox models a handful of parameters, the same for every family.
  */

@@ -2,7 +2,7 @@ import { AwsFault } from '../../protocol/errors.js';
 
 /**
  * ElastiCache request rules. Each cites its source; the facts are collected with sources in
- * ../shared/aws-notes.md. Each rule has a compliant/non-compliant test pair in
+ * docs/aws-behaviour.md. Each rule has a compliant/non-compliant test pair in
  * test/sandbox/elasticache-rules.test.ts.
  */
 

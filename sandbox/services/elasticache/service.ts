@@ -241,7 +241,7 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
       return group.tags;
     }
     const group = store.getGroup(id);
-    // ListTagsForResource fails while a group is not available (aws-notes: Restore).
+    // ListTagsForResource fails while a group is not available (docs/aws-behaviour.md: Restore).
     if (forRead && group.status !== 'available' && group.status !== 'snapshotting') {
       throw new AwsFault(
         'InvalidReplicationGroupStateFault',
@@ -389,7 +389,7 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
               'CacheClusterNotFoundFault',
               `CacheCluster ${input.CacheClusterId} not found.`,
             );
-          // Cluster mode enabled groups are backed up as a whole (aws-notes: Snapshot).
+          // Cluster mode enabled groups are backed up as a whole (docs/aws-behaviour.md: Snapshot).
           if (found.clusterEnabled) {
             throw combination(
               'Snapshots of cluster mode enabled replication groups must name the ReplicationGroupId.',
@@ -482,7 +482,7 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
           );
         }
         // The snapshot carries engine, version, node type, port, parameter and subnet groups,
-        // windows, retention, shard layout, failover and data tiering (aws-notes: Restore).
+        // windows, retention, shard layout, failover and data tiering (docs/aws-behaviour.md: Restore).
         const base = from?.settings;
         const engine = (input.Engine ?? base?.engine ?? 'redis').toLowerCase();
         if (engine !== 'redis' && engine !== 'valkey')
@@ -571,7 +571,7 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
             ...(n.ReplicaAvailabilityZones ?? []),
           ]).filter(Boolean) ??
           [];
-        // The request's parameter group, else the snapshot's (aws-notes: Restore), else the
+        // The request's parameter group, else the snapshot's (docs/aws-behaviour.md: Restore), else the
         // engine's default. A snapshot's default group of another family (a restore into another
         // engine version) gives way to the new version's default: *unconfirmed* on AWS.
         const shape = { engine: engine as 'redis' | 'valkey', engineVersion, clusterEnabled };
@@ -697,7 +697,7 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
           changes.parameterGroup = target.name;
           // The new group's settings reach the nodes while the group is `modifying`; it is
           // `available` again once they are applied. Whether AWS reboots nodes on this change is
-          // undocumented (aws-notes): the sandbox does not. ApplyImmediately false would wait for
+          // undocumented (docs/aws-behaviour.md): the sandbox does not. ApplyImmediately false would wait for
           // the maintenance window on AWS; the sandbox models no windows and applies it at once.
           work = () => store.dataPlane.applyParameters(group.id, store.nodeParametersOf(target.name));
         }

@@ -542,7 +542,7 @@ export class ElastiCacheStore {
   beginCreate(group: Group, from?: Snapshot): void {
     const outcome = this.ctx.faults.groupOutcome(group.id, 'create');
     const keyUsable = (arn?: string) => !arn || this.kms.resolve(arn)?.state === 'Enabled';
-    // A disabled or deleted KMS key leaves the new group in create-failed (aws-notes: KMS).
+    // A disabled or deleted KMS key leaves the new group in create-failed (docs/aws-behaviour.md: KMS).
     const doomed = outcome === 'create-failed' || !keyUsable(group.kmsKeyArn) || !keyUsable(from?.kmsKeyArn);
     if (from) from.status = 'restoring';
     const duration = sizeDuration(DURATIONS.groupCreateBaseMs, from?.dataSizeMb ?? 0);
@@ -580,7 +580,7 @@ export class ElastiCacheStore {
     const outcome = this.ctx.faults.groupOutcome(group.id, 'delete');
     let final: Snapshot | undefined;
     if (finalSnapshotName) {
-      // The final backup is taken from the primary of each shard (aws-notes: Delete).
+      // The final backup is taken from the primary of each shard (docs/aws-behaviour.md: Delete).
       final = this.beginSnapshot(group, finalSnapshotName, {
         fromPrimary: true,
         kmsKeyArn: group.kmsKeyArn,
@@ -625,7 +625,7 @@ export class ElastiCacheStore {
           : (shard.members.find((m) => m.role === 'replica') ?? shard.members[0]));
       return { shard, member: chosen! };
     });
-    // At most 20 manual backups per node per 24 hours (aws-notes: Snapshot).
+    // At most 20 manual backups per node per 24 hours (docs/aws-behaviour.md: Snapshot).
     for (const { member } of sources) {
       const recent = (group.backupsTaken.get(member.id) ?? []).filter((t) => now - t < 24 * 3600_000);
       if (recent.length >= SNAPSHOT_QUOTA_PER_NODE_PER_DAY) {

@@ -421,7 +421,7 @@ describe('the cache encryption key', () => {
     expect(key.UpdateReplacePolicy).toBe('Retain');
   });
 
-  it('has the key policy of the seed article: the account root, and ElastiCache limited to data-key actions', () => {
+  it('has the documented key policy (docs/aws-behaviour.md, KMS): the account root, and ElastiCache limited to data-key actions', () => {
     const key = template.toJSON().Resources[keyId];
     expect(key.Properties.KeyPolicy.Statement).toEqual([
       {
