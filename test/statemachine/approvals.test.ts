@@ -61,7 +61,14 @@ describe('approval gates', () => {
       expect(result.error).toBe('ApprovalRejectedError');
       expect(result.cause).toBe('rejected by the on-call engineer');
       expect(await bed.groupIds()).toEqual(['orders', 'sessions']);
-      expect(await bed.snapshotNames()).toEqual([]);
+      // A new group that served clients (after the flip) goes only with a final snapshot.
+      const snapshots = await bed.snapshotNames();
+      if (flipped) {
+        expect(snapshots).toHaveLength(1);
+        expect(snapshots[0]).toMatch(/^orders-atrest-final-[0-9a-f]{8}$/);
+      } else {
+        expect(snapshots).toEqual([]);
+      }
       expect(await bed.cname('orders.example.internal.')).toBe(sourceEndpoint);
       const visited = new Set(result.events.map((e) => e.state?.name));
       expect(visited.has('CutoverFlip')).toBe(flipped);

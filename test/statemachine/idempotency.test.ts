@@ -134,7 +134,8 @@ describe('every step, run twice in a row on the same input, reaches the same sta
     expect(current.progress.rollback?.done).toBe(true);
     expect(await world()).toEqual({
       groups: ['orders', 'sessions'],
-      snapshots: [],
+      // The new group served clients after the flip: it went with a final snapshot, once.
+      snapshots: [`orders-atrest-final-${state.plan!.shortId}`],
       cname: original,
       // The owner's tags stay; the migration's claim is gone.
       sourceTags: [
