@@ -264,14 +264,17 @@ export async function freezeAndFlip(state: MigrationState, deps: LiveDeps, now =
           return resume(state, control, 'the final pass did not finish within the freeze budget');
         copied += pass.copied;
       }
+      // The budget is checked before the differences: past it, the source's pause (whose timeout
+      // is the budget) may have ended under the copy, and keys the source took after it differ
+      // for that reason alone. Nothing flipped, so the freeze ends and the catch-up goes on.
+      const frozenMs = Date.now() - pausedAt;
+      if (frozenMs > budgetMs - FLIP_MARGIN_MS) {
+        return resume(state, control, `the final copy took ${frozenMs} ms of a ${budgetMs} ms budget`);
+      }
       if (stillDifferent > 0) {
         throw new DataVerificationError(
           `${stillDifferent} keys still differ after their copy under the write freeze; applications were not moved.`,
         );
-      }
-      const frozenMs = Date.now() - pausedAt;
-      if (frozenMs > budgetMs - FLIP_MARGIN_MS) {
-        return resume(state, control, `the final copy took ${frozenMs} ms of a ${budgetMs} ms budget`);
       }
       // From here on the source must never acknowledge a write again.
       await control.holdWrites(holdMs);
@@ -326,6 +329,7 @@ async function finalPass(
 ): Promise<{ copied: number } | 'over-budget'> {
   const plan = requirePlan(state);
   if (budgetMs <= 0) return 'over-budget';
+  const startedAt = Date.now();
   const result = await catchUp({
     source: sourceSpec,
     target: targetSpec,
@@ -343,6 +347,11 @@ async function finalPass(
     }
     return 'over-budget';
   }
+  // A pass that finished past its budget (one slow command is enough) ran partly after the
+  // source's pause ended: its differences may be writes the source took since, so it counts as
+  // over budget (writes resume, the catch-up goes on), not as a failed copy. Without this, a slow
+  // final copy failed the migration with DataVerificationError instead of resuming.
+  if (plan.cutover.method === 'pause' && Date.now() - startedAt > budgetMs) return 'over-budget';
   if (result.stillDifferent > 0) {
     throw new DataVerificationError(
       `${result.stillDifferent} keys still differ after their copy in the final pass${plan.cutover.method === 'gate' ? ': the application did not stop writing' : ''}; applications were not moved.`,
