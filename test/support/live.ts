@@ -269,3 +269,29 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 export class InjectedFaultError extends Error {
   override name = 'InjectedFaultError';
 }
+
+/** Calls one step function directly, as Lambda would (the event JSON round-tripped). */
+export async function callLiveStep(bed: LiveBed, fn: string, event: unknown): Promise<MigrationState> {
+  const handler = bed.handlers[localFunctionArn(fn)];
+  if (!handler) throw new Error(`no handler ${fn}`);
+  return (await handler(JSON.parse(JSON.stringify(event)))) as MigrationState;
+}
+
+/** Polls a step's action, as the state machine's wait loops do, until `done` (at most `ms`). */
+export async function pollLiveStep(
+  bed: LiveBed,
+  fn: string,
+  action: string,
+  state: MigrationState,
+  done: (s: MigrationState) => boolean,
+  ms = 60_000,
+): Promise<MigrationState> {
+  let current = state;
+  const deadline = Date.now() + ms;
+  while (!done(current)) {
+    if (Date.now() > deadline) throw new Error(`${fn}:${action} did not finish in ${ms} ms`);
+    await sleep(20);
+    current = await callLiveStep(bed, fn, { action, state: current });
+  }
+  return current;
+}
