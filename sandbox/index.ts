@@ -1,6 +1,7 @@
 import { Clock } from './clock.js';
 import { type DataPlane, NullDataPlane } from './dataplane.js';
 import { SandboxDnsServer } from './dns.js';
+import { SandboxDynamoDb } from './dynamodb.js';
 import { FaultInjector, type FaultSpec } from './faults.js';
 import { type Fixture, type FixtureInput, parseFixture } from './fixture.js';
 import { RedisDataPlane, type RedisDataPlaneOptions } from './redis/dataplane.js';
@@ -12,6 +13,8 @@ import { SecretStore, secretsManagerService } from './services/secretsmanager.js
 import { SnsStore, snsService } from './services/sns.js';
 import type { SandboxContext } from './services/types.js';
 
+export type { ClaimItem } from './dynamodb.js';
+export { SANDBOX_MIGRATIONS_TABLE } from './dynamodb.js';
 export type { FaultSpec } from './faults.js';
 export type { FixtureInput } from './fixture.js';
 export { FixtureError, loadFixtureFile, parseFixture } from './fixture.js';
@@ -62,6 +65,11 @@ export interface Sandbox extends SandboxWorld {
   server: SandboxServer;
   /** `127.0.0.1:PORT` of the DNS server (for `Resolver.setServers`), when `dns` is on. */
   dnsServer?: string;
+  /**
+   * DynamoDB (dynalite, in memory) with the migrations table, on its own endpoint
+   * (`AWS_ENDPOINT_URL_DYNAMODB` in `env`); emptied by `reset`, stopped by `stop`.
+   */
+  dynamodb: SandboxDynamoDb;
   /** PEM and file of the CA that signs every node's TLS certificate, with a Redis data plane. */
   tlsCa?: { readonly certPem: string; readonly certFile: string };
   injectFaults(...faults: FaultSpec[]): void;
@@ -126,11 +134,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
   let world: SandboxWorld;
   let dns: SandboxDnsServer | undefined;
+  let dynamodb: SandboxDynamoDb | undefined;
   let server: SandboxServer;
   let endpoint: string;
   try {
     const first = await seed(options.fixture);
     world = first.world;
+    dynamodb = await SandboxDynamoDb.start(world.region);
     // The DNS server reads the current world at query time (reset replaces it).
     if (options.dns ?? dataPlane instanceof RedisDataPlane) dns = await SandboxDnsServer.start(() => world);
     server = new SandboxServer(first.services);
@@ -138,6 +148,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   } catch (error) {
     // Nodes already started for the fixture must not outlive a failed start.
     await dns?.close();
+    await dynamodb?.close();
     await dataPlane.close();
     throw error;
   }
@@ -146,6 +157,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     endpoint,
     env: {
       AWS_ENDPOINT_URL: endpoint,
+      // DynamoDB is dynalite on its own port (the SDK's service-specific endpoint setting).
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+      MIGRATIONS_TABLE_NAME: dynamodb.tableName,
       AWS_REGION: world.region,
       AWS_DEFAULT_REGION: world.region,
       AWS_ACCESS_KEY_ID: 'sandbox',
@@ -154,6 +168,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       AWS_EC2_METADATA_DISABLED: 'true',
     },
     server,
+    dynamodb,
     ...(dns ? { dnsServer: dns.address } : {}),
     ...(dataPlane.tlsCa ? { tlsCa: dataPlane.tlsCa } : {}),
     injectFaults(...faults) {
@@ -161,6 +176,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     async reset(fixture) {
       await dataPlane.reset();
+      await sandbox.dynamodb.reset();
       const next = await seed(fixture);
       Object.assign(sandbox, next.world);
       world = next.world;
@@ -168,6 +184,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     async stop() {
       await server.close();
+      await sandbox.dynamodb.close();
       await dns?.close();
       await dataPlane.close();
     },
