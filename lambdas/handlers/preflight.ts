@@ -1,9 +1,11 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type PreflightEvent, preflight } from '../migration/preflight.js';
 import type { MigrationState } from '../migration/state.js';
+import { networkSettingsFromEnv } from '../migration/verify-data.js';
 import { logFailure } from '../shared/handler.js';
 import { logger, withMigrationKeys } from '../shared/logger.js';
 
@@ -12,11 +14,20 @@ const clients = {
   route53: new Route53Client({}),
   kms: new KMSClient({}),
   secrets: new SecretsManagerClient({}),
+  dynamodb: new DynamoDBClient({}),
+  // Runs in the VPC, like the data path: it proves the AUTH token against the source.
+  network: networkSettingsFromEnv(),
 };
 
-/** Validates the execution input and builds the plan. Reads only. */
+/**
+ * Validates the execution input, proves the AUTH token and builds the plan; then claims the
+ * source (its only write). A refusal changes nothing.
+ */
 export async function handler(event: PreflightEvent): Promise<MigrationState> {
-  const raw = (event?.input ?? {}) as { sourceReplicationGroupId?: unknown };
+  const input = event?.input;
+  const raw = (input !== null && typeof input === 'object' ? input : {}) as {
+    sourceReplicationGroupId?: unknown;
+  };
   withMigrationKeys({
     migrationId: event?.migrationId,
     sourceReplicationGroupId:

@@ -1,9 +1,14 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { leftovers, rollbackStep } from '../migration/rollback.js';
 import { stepHandler } from '../shared/handler.js';
 
-const clients = { elasticache: new ElastiCacheClient({}), route53: new Route53Client({}) };
+const clients = {
+  elasticache: new ElastiCacheClient({}),
+  route53: new Route53Client({}),
+  dynamodb: new DynamoDBClient({}),
+};
 
 export const handler = stepHandler('rollback', {
   step: (state) => rollbackStep(state, clients),

@@ -6,6 +6,7 @@ import {
 import type { Clients } from '../shared/clients.js';
 import { SourceDeletionFailedError, SourceDeletionRefusedError } from '../shared/errors.js';
 import { belongsTo, endpointOf, findGroup, findRecord, findSnapshot, sameHost } from './aws.js';
+import { releaseClaim } from './claim.js';
 import { TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
 import {
   checkDeadline,
@@ -113,7 +114,7 @@ export async function checkDecommission(
  */
 export async function finish(
   state: MigrationState,
-  { elasticache }: Pick<Clients, 'elasticache'>,
+  { elasticache, dynamodb }: Pick<Clients, 'elasticache' | 'dynamodb'>,
   now = Date.now(),
 ) {
   const plan = requirePlan(state);
@@ -130,6 +131,8 @@ export async function finish(
     state.progress.snapshotCleaned = true;
   }
   if (!plan.options.deleteSource) await releaseSource(state, elasticache);
+  // The source's claim in the migrations table, whether the source was deleted or kept.
+  await releaseClaim(dynamodb, plan.source.arn, plan.migrationId);
   const target = await findGroup(elasticache, plan.target.id);
   completeStep(state, 'finish', now);
   state.outcome = 'migrated';

@@ -111,6 +111,14 @@ export const migrationInput = z.strictObject({
     .default(false)
     .describe('migrate a CloudFormation-managed group (the stack will drift)'),
   dryRun: z.boolean().default(false).describe('stop after preflight and output the plan'),
+  takeOverStaleClaim: z
+    .string()
+    .min(1)
+    .max(80)
+    .optional()
+    .describe(
+      'the migration id (execution name) of a dead execution that still claims the source; set only after checking that execution is no longer running (runbooks/failures.md, MigrationInProgressError)',
+    ),
   writesFrozen: z
     .boolean()
     .default(false)
@@ -208,6 +216,12 @@ export type DnsRecordInput = Output<typeof dnsRecordInput>;
 
 /** Validates the execution input; the error lists every problem with its path. */
 export function parseMigrationInput(raw: unknown): MigrationInput {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    const kind = raw === null ? 'null' : Array.isArray(raw) ? 'an array' : `a ${typeof raw}`;
+    throw new InvalidInputError(
+      `The execution input must be a JSON object, like {"sourceReplicationGroupId": "orders"}; it is ${kind}. Start a new execution with an object as its input.`,
+    );
+  }
   const result = migrationInput.safeParse(raw);
   if (result.success) return result.data;
   const problems = result.error.issues.map(

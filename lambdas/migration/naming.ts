@@ -18,7 +18,32 @@ function join(base: string, suffix: string): string {
 }
 
 export function derivedTargetId(sourceId: string): string {
-  return join(sourceId, 'atrest');
+  return derivedTarget(sourceId).id;
+}
+
+/** How a target id was derived from the source id (the plan records it: `target.idDerivation`). */
+export type TargetIdDerivation = 'source-atrest' | 'source-trimmed-atrest' | 'source-trimmed-atrest2';
+
+/**
+ * The target id when the operator gave none: `<source>-atrest`, the source trimmed to fit 40
+ * characters. A 40-character source that already ends in `-atrest` would get its own id back,
+ * so it gets `-atrest2` instead: always a valid id, always different from the source.
+ */
+export function derivedTarget(sourceId: string): {
+  id: string;
+  how: TargetIdDerivation;
+  alternate: boolean;
+} {
+  const source = sourceId.toLowerCase();
+  const id = join(source, 'atrest');
+  if (id !== source) {
+    return {
+      id,
+      how: id === `${source}-atrest` ? 'source-atrest' : 'source-trimmed-atrest',
+      alternate: false,
+    };
+  }
+  return { id: join(source, 'atrest2'), how: 'source-trimmed-atrest2', alternate: true };
 }
 
 export function intermediateSnapshotName(sourceId: string, shortId: string): string {

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-elasticache';
 import { DescribeKeyCommand, type KeyMetadata, type KMSClient } from '@aws-sdk/client-kms';
 import { GetHostedZoneCommand, type Route53Client } from '@aws-sdk/client-route-53';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Redis } from 'ioredis';
 import type { Clients } from '../shared/clients.js';
 import { env } from '../shared/env.js';
 import {
@@ -27,10 +27,12 @@ import {
   TargetIdTakenError,
   TransitEncryptionPolicyError,
 } from '../shared/errors.js';
+import { createIoredisClient, type RedisClientFactory } from '../verifier/connection.js';
 import { describeMember, endpointOf, findGroup, findRecord, memberIds, sameHost, tagsOf } from './aws.js';
+import { checkClaim, readClaim, takeClaim } from './claim.js';
 import { type MigrationInput, parseMigrationInput } from './input.js';
 import {
-  derivedTargetId,
+  derivedTarget,
   finalSnapshotName,
   intermediateSnapshotName,
   shortIdOf,
@@ -40,12 +42,22 @@ import {
 } from './naming.js';
 import { readAuthToken } from './secrets.js';
 import type { MigrationPlan, MigrationState, PlannedRecord } from './state.js';
+import { endpointSpec, type NetworkSettings, resolverFor } from './verify-data.js';
 import { versionAtLeast } from './versions.js';
 
 export interface PreflightEvent {
   input: unknown;
   migrationId: string;
+  /** The execution's ARN (`$$.Execution.Id`), recorded in the claim for the operator. */
+  executionArn?: string;
 }
+
+/** Preflight's clients, and how it reaches the source over Redis to prove the AUTH token. */
+export type PreflightDeps = Pick<Clients, 'elasticache' | 'route53' | 'kms' | 'secrets' | 'dynamodb'> & {
+  network: NetworkSettings;
+  /** @default createIoredisClient */
+  connect?: RedisClientFactory;
+};
 
 /** Security Hub ElastiCache.1 asks for automatic backups kept at least 7 days (docs/aws-behaviour.md, Backups). */
 export const MIN_BACKUP_RETENTION_DAYS = 7;
@@ -54,12 +66,13 @@ const SNAPSHOT_QUOTA = 20;
 
 /**
  * Builds the migration plan (the exact CreateReplicationGroup request) and refuses, with a
- * distinct error, anything that would make the migration unsafe. Reads only: a refusal changes
- * nothing.
+ * distinct error, anything that would make the migration unsafe. A refusal changes nothing: the
+ * only write, the source's claim in the migrations table (lambdas/migration/claim.ts), is made
+ * last, once every check passed, and never for a dry run.
  */
 export async function preflight(
   event: PreflightEvent,
-  clients: Pick<Clients, 'elasticache' | 'route53' | 'kms' | 'secrets'>,
+  clients: PreflightDeps,
   now = Date.now(),
 ): Promise<MigrationState> {
   const input = parseMigrationInput(event.input);
@@ -113,10 +126,20 @@ export async function preflight(
 
   const sourceTags = await tagsOf(clients.elasticache, source.ARN!);
   const warnings: string[] = [];
+  // The claim item decides (tags can be written by anyone at any time); read it first, so a
+  // migration already under way refuses this one before any other check.
+  const claimRequest = {
+    sourceArn: source.ARN!,
+    sourceId: source.ReplicationGroupId!,
+    migrationId,
+    executionArn: event.executionArn,
+    takeOver: input.takeOverStaleClaim,
+  };
+  checkClaim(await readClaim(clients.dynamodb, source.ARN!), claimRequest);
   const claimedBy = sourceTags[TAG_MIGRATION_ID];
-  if (claimedBy && claimedBy !== migrationId) {
+  if (claimedBy && claimedBy !== migrationId && claimedBy !== input.takeOverStaleClaim) {
     throw new MigrationInProgressError(
-      `Replication group '${source.ReplicationGroupId}' is already being migrated by execution '${claimedBy}'. Wait for it to finish; if it is gone and left the tag ${TAG_MIGRATION_ID} behind, remove that tag.`,
+      `Replication group '${source.ReplicationGroupId}' is already being migrated by execution '${claimedBy}'. Wait for it to finish; if it is gone and left the tag ${TAG_MIGRATION_ID} behind, start again with takeOverStaleClaim: '${claimedBy}' (runbooks/failures.md, MigrationInProgressError).`,
     );
   }
   if (sourceTags['aws:cloudformation:stack-name']) {
@@ -131,7 +154,13 @@ export async function preflight(
 
   const kmsKeyArn = await resolveKey(clients.kms, input.kmsKeyId ?? env.defaultKmsKeyId);
   const shortId = shortIdOf(migrationId);
-  const targetId = input.targetReplicationGroupId ?? derivedTargetId(source.ReplicationGroupId!);
+  const derived = derivedTarget(source.ReplicationGroupId!);
+  const targetId = input.targetReplicationGroupId ?? derived.id;
+  if (!input.targetReplicationGroupId && derived.alternate) {
+    warnings.push(
+      `No targetReplicationGroupId was given and '${source.ReplicationGroupId}-atrest' would not fit in 40 characters, so the new group is named '${targetId}' (${derived.how}).`,
+    );
+  }
   if (targetId === source.ReplicationGroupId) {
     throw new InvalidInputError(
       'targetReplicationGroupId must differ from sourceReplicationGroupId: groups cannot be renamed.',
@@ -165,7 +194,7 @@ export async function preflight(
   );
 
   const transit = planTransit(input, source, engine, engineVersion, warnings);
-  const authTokenSecretArn = await planAuth(clients.secrets, input, source, transit.enabled);
+  const authTokenSecretArn = await planAuth(clients, input, source, transit.enabled);
   if (transit.enabled && dns.length > 0) {
     warnings.push(
       'Clients that verify TLS host names fail through a custom CNAME: ElastiCache certificates cover *.cache.amazonaws.com only.',
@@ -207,7 +236,10 @@ export async function preflight(
       authTokenEnabled: source.AuthTokenEnabled === true,
       snapshotClusterId,
     },
-    target: { id: targetId },
+    target: {
+      id: targetId,
+      idDerivation: input.targetReplicationGroupId ? 'input' : derived.how,
+    },
     snapshotName: intermediateSnapshotName(source.ReplicationGroupId!, shortId),
     finalSnapshotName: finalSnapshotName(source.ReplicationGroupId!, shortId),
     kmsKeyArn,
@@ -229,6 +261,8 @@ export async function preflight(
     cutover,
     warnings,
   };
+  // Last: every check passed. Of executions started together for this source, one gets it.
+  if (!input.dryRun) await takeClaim(clients.dynamodb, claimRequest, now);
   return { ...base, plan, steps: { preflight: timing(startedAt, now) } };
 }
 
@@ -469,7 +503,7 @@ function planTransit(
 }
 
 async function planAuth(
-  secrets: SecretsManagerClient,
+  deps: Pick<PreflightDeps, 'secrets' | 'network' | 'connect'>,
   input: MigrationInput,
   source: ReplicationGroup,
   transit: boolean,
@@ -486,8 +520,50 @@ async function planAuth(
     );
   }
   // Validates the secret now (exists, readable, well-formed) without keeping the token.
-  await readAuthToken(secrets, input.authTokenSecretArn);
+  const token = await readAuthToken(deps.secrets, input.authTokenSecretArn);
+  if (source.AuthTokenEnabled) await proveAuthToken(deps, source, token, input.authTokenSecretArn);
   return input.authTokenSecretArn;
+}
+
+/**
+ * Connects to the source (primary endpoint, or configuration endpoint in cluster mode; TLS when
+ * it uses in-transit encryption) and sends AUTH with the secret's token, then PING, so a wrong
+ * token is refused here and not by the restore or the data path hours later. The token is never
+ * put in an error or a log line.
+ */
+async function proveAuthToken(
+  deps: Pick<PreflightDeps, 'network' | 'connect'>,
+  source: ReplicationGroup,
+  token: string,
+  secretArn: string,
+): Promise<void> {
+  const id = source.ReplicationGroupId;
+  const scrub = (text: string) => text.split(token).join('<token>');
+  let client: Redis | undefined;
+  // ioredis sends AUTH as part of connecting; its refusal comes as an 'error' event and the
+  // connect promise only says "Connection is closed", so the event's reply is what tells.
+  let refusal: Error | undefined;
+  try {
+    const spec = await endpointSpec(source, token, deps.network, resolverFor(deps.network));
+    client = (deps.connect ?? createIoredisClient)({ host: spec.host, port: spec.port }, spec);
+    client.on('error', (error: Error) => {
+      refusal ??= error;
+    });
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    const reply = scrub((refusal ?? (error as Error)).message ?? String(error));
+    if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(reply)) {
+      throw new AuthTokenError(
+        `Replication group '${id}' refused the AUTH token in ${secretArn} (${reply.split('\n')[0]}). Put the source's current token in that secret, then start again.`,
+      );
+    }
+    throw new SourceNotAvailableError(
+      `Preflight could not reach replication group '${id}' over Redis to check the AUTH token in ${secretArn}: ${reply}. Check that the preflight function's security group may reach the cache port and that the cache's security group lets it in.`,
+    );
+  } finally {
+    client?.disconnect();
+  }
 }
 
 function buildCreateRequest(p: {

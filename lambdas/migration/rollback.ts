@@ -2,6 +2,7 @@ import { DeleteReplicationGroupCommand, DeleteSnapshotCommand } from '@aws-sdk/c
 import type { Clients } from '../shared/clients.js';
 import { RollbackFailedError } from '../shared/errors.js';
 import { belongsTo, findGroup, findRecord, findSnapshot, sameHost, tagsOf } from './aws.js';
+import { releaseClaim } from './claim.js';
 import { changesInSync, submitUpserts } from './cutover.js';
 import { releaseSource } from './decommission.js';
 import { finalSnapshotName, TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
@@ -10,6 +11,8 @@ import type { MigrationState } from './state.js';
 import { stopTracking } from './track-changes.js';
 
 type Deps = Pick<Clients, 'elasticache' | 'route53'>;
+/** The rollback's clients: the claim in the migrations table is released last. */
+type RollbackDeps = Deps & Pick<Clients, 'dynamodb'>;
 
 /** Set by the state machine: whether the failure happened at or after the DNS flip. */
 export interface RollbackScope {
@@ -25,7 +28,7 @@ export interface RollbackScope {
  */
 export async function rollbackStep(
   state: MigrationState & { rollbackScope?: RollbackScope },
-  { elasticache, route53 }: Deps,
+  { elasticache, route53, dynamodb }: RollbackDeps,
   now = Date.now(),
 ): Promise<MigrationState> {
   const plan = state.plan;
@@ -163,6 +166,8 @@ export async function rollbackStep(
 
   if (!rb.sourceReleased) {
     await releaseSource(state, elasticache);
+    // Only this migration's claim: a conditional delete never removes another owner's item.
+    await releaseClaim(dynamodb, plan.source.arn, plan.migrationId);
     rb.sourceReleased = true;
   }
   rb.done = true;

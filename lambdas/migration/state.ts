@@ -1,5 +1,6 @@
 import type { CreateReplicationGroupCommandInput } from '@aws-sdk/client-elasticache';
 import type { DnsRecordInput, MigrationInput } from './input.js';
+import type { TargetIdDerivation } from './naming.js';
 
 /**
  * The document a migration carries from step to step (the Step Functions state). Every step
@@ -33,7 +34,8 @@ export interface MigrationPlan {
     /** The member to snapshot (a replica where there is one); undefined in cluster mode. */
     snapshotClusterId?: string;
   };
-  target: { id: string };
+  /** `idDerivation`: given in the input, or how it was derived from the source id. */
+  target: { id: string; idDerivation?: 'input' | TargetIdDerivation };
   snapshotName: string;
   finalSnapshotName: string;
   kmsKeyArn: string;

@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { Route53Client } from '@aws-sdk/client-route-53';
@@ -14,4 +15,6 @@ export interface Clients {
   route53: Route53Client;
   kms: KMSClient;
   secrets: SecretsManagerClient;
+  /** The migrations table: the exclusive claim of each source (lambdas/migration/claim.ts). */
+  dynamodb: DynamoDBClient;
 }

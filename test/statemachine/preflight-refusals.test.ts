@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-elasticache';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FixtureInput } from '../../sandbox/index.js';
-import { LOCAL_KMS_ALIAS } from '../../sandbox/workflow.js';
+import { LOCAL_KMS_ALIAS, runMigration } from '../../sandbox/workflow.js';
 import { causeText, readWorld, SOURCE_ARN, startQuietBed, type World } from '../support/fault-matrix.js';
 import { AUTH_TOKEN, fleet, type WorkflowBed, ZONE_ID } from '../support/workflow.js';
 
@@ -388,3 +388,72 @@ async function waitForSnapshot(name: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
+
+describe('input of any JSON type other than an object', () => {
+  it.each([
+    ['a string', 'orders', 'a string'],
+    ['an array', ['orders'], 'an array'],
+    ['a number', 42, 'a number'],
+    ['null', null, 'null'],
+    ['true', true, 'a boolean'],
+    ['false', false, 'a boolean'],
+  ])('is refused by preflight with InvalidInputError: %s', async (_what, input, kind) => {
+    await bed.sandbox.reset(world());
+    const before = await readWorld(bed);
+    // Straight to the local engine: the bed's run() would add fields to an object input.
+    const result = await runMigration({
+      functions: bed.handlers,
+      input,
+      executionName: `bad-input-${String(kind).replace(/\W/g, '')}-${Date.now()}`,
+      waitMs: 2,
+      retryMs: 2,
+    });
+    const cause = causeText(result.cause);
+    expect(result.status, cause).toBe('FAILED');
+    expect(result.error, cause).toBe('InvalidInputError');
+    expect(cause).toContain(`The execution input must be a JSON object`);
+    expect(cause).toContain(`it is ${kind}.`);
+    expect(await readWorld(bed)).toEqual(before);
+  });
+});
+
+describe('a 40-character source id that ends in -atrest, without a target id', () => {
+  const LONG = `${'a'.repeat(27)}-cache-atrest`;
+  const withLong = (): FixtureInput => {
+    const base = world();
+    return {
+      ...base,
+      elasticache: {
+        replicationGroups: [
+          ...(base.elasticache?.replicationGroups ?? []),
+          { id: LONG, replicasPerShard: 1 },
+        ],
+      },
+    };
+  };
+
+  it('gets a valid derived target id that differs from the source, and the plan says how', async () => {
+    expect(LONG).toHaveLength(40);
+    await bed.sandbox.reset(withLong());
+    const result = await bed.run({ sourceReplicationGroupId: LONG, dryRun: true }, { waitMs: 2, retryMs: 2 });
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    const { plan } = result.output as {
+      plan: { target: { id: string; idDerivation: string }; warnings: string[] };
+    };
+    expect(plan.target.id).not.toBe(LONG);
+    expect(plan.target.id).toBe(`${LONG.slice(0, 32)}-atrest2`);
+    expect(plan.target.id.length).toBeLessThanOrEqual(40);
+    expect(plan.target.id).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/);
+    expect(plan.target.idDerivation).toBe('source-trimmed-atrest2');
+    expect(plan.warnings.join('\n')).toContain(`the new group is named '${plan.target.id}'`);
+  });
+
+  it('is still refused when the operator names the source itself as the target', async () => {
+    await bed.sandbox.reset(withLong());
+    await expectRefusal(
+      { sourceReplicationGroupId: LONG, targetReplicationGroupId: LONG },
+      'InvalidInputError',
+      /targetReplicationGroupId must differ from sourceReplicationGroupId/,
+    );
+  });
+});

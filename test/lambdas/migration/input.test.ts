@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMigrationInput } from '../../../lambdas/migration/input.js';
 import { migrationInputJsonSchema } from '../../../lambdas/migration/input-json-schema.js';
 import {
+  derivedTarget,
   derivedTargetId,
   finalSnapshotName,
   intermediateSnapshotName,
@@ -86,6 +87,25 @@ describe('resource names', () => {
       expect(name).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/);
       expect(name).not.toContain('--');
     }
+  });
+
+  it('derives a target id different from the source even for a 40-character source ending in -atrest', () => {
+    for (const source of [
+      `${'a'.repeat(33)}-atrest`,
+      `${'b'.repeat(31)}-c-atrest`,
+      `x${'-y'.repeat(16)}-atrest`,
+    ]) {
+      expect(source).toHaveLength(40);
+      const derived = derivedTarget(source);
+      expect(derived.id).not.toBe(source);
+      expect(derivedTargetId(source)).toBe(derived.id);
+      expect(derived).toMatchObject({ how: 'source-trimmed-atrest2', alternate: true });
+      expect(derived.id.length).toBeLessThanOrEqual(40);
+      expect(derived.id).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/);
+      expect(derived.id).not.toContain('--');
+    }
+    expect(derivedTarget('orders')).toEqual({ id: 'orders-atrest', how: 'source-atrest', alternate: false });
+    expect(derivedTarget(`${'d'.repeat(40)}`).how).toBe('source-trimmed-atrest');
   });
 
   it('gives the same names to the same migration and different names to another', () => {
