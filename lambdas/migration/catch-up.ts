@@ -423,10 +423,11 @@ function syncBackProgress(state: MigrationState): SyncBackProgress {
  * then keeps it and names it (RollbackFailedError). Before the flip there is nothing to copy: the
  * source's writes are released.
  */
-export async function syncBack(state: MigrationState, deps: DataPathDeps, now = Date.now()) {
+export async function syncBack(state: MigrationState, deps: LiveDeps, now = Date.now()) {
   const plan = state.plan;
   const progress = syncBackProgress(state);
-  if (!plan || progress.done) {
+  if (!plan || progress.done || plan.cutover.dataPolicy === 'snapshot-only') {
+    // snapshot-only: no data path; the rollback takes the new group's final snapshot if it served.
     progress.done = true;
     return state;
   }
@@ -440,15 +441,23 @@ export async function syncBack(state: MigrationState, deps: DataPathDeps, now = 
     progress.done = true;
     return state;
   }
-  if (freeze?.flipRequested && plan.cutover.method === 'gate') {
+  // Whether the flip went out is read from the records too: a freeze that failed after its
+  // UPSERT returned no state saying so.
+  const target = await findGroup(deps.elasticache, plan.target.id);
+  if (freeze?.flipRequested || (target && (await flippedAlready(state, deps, target)))) {
+    progress.flipped = true;
+  }
+  if (progress.flipped && plan.cutover.method === 'gate') {
     progress.keepTarget = true;
     progress.reason =
       "the cutover ran without a write freeze (gate), so the new group's writes cannot be copied back safely";
     progress.done = true;
     return state;
   }
-  if (!freeze?.flipRequested) {
-    if (freeze?.attempts && plan.cutover.method === 'pause') {
+  if (!progress.flipped) {
+    // The records never left the source: release its writes, whatever state the freeze left
+    // (releasing writes that are not held changes nothing).
+    if (plan.cutover.method === 'pause') {
       const { sourceSpec } = await sides(state, deps);
       const control = await GroupControl.open(sourceSpec);
       try {

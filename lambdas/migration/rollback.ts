@@ -1,7 +1,7 @@
 import { DeleteReplicationGroupCommand, DeleteSnapshotCommand } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
 import { RollbackFailedError } from '../shared/errors.js';
-import { belongsTo, findGroup, findRecord, findSnapshot, sameHost, tagsOf } from './aws.js';
+import { belongsTo, endpointOf, findGroup, findRecord, findSnapshot, sameHost, tagsOf } from './aws.js';
 import { releaseClaim } from './claim.js';
 import { changesInSync, submitUpserts } from './cutover.js';
 import { releaseSource } from './decommission.js';
@@ -65,9 +65,22 @@ export async function rollbackStep(
 
   // After the flip the new group may hold writes the source lacks. Unless they were all copied
   // back (syncBack), it keeps serving and is never deleted: the records stay on it.
-  const flipped = state.progress.freeze?.flipRequested === true;
   const sync = state.progress.syncBack;
-  if (flipped && (!sync?.done || sync.keepTarget)) {
+  const dns = dnsProgress(state);
+  if (!rb.targetServed) {
+    // Whether the new group served clients: the flip's own records, or, read before the records
+    // go back, a record on the new group (the step that flipped may have failed before saying so).
+    const served =
+      state.progress.freeze?.flipRequested === true ||
+      sync?.flipped === true ||
+      dns.flipped === true ||
+      (!rb.dnsRestored &&
+        dns.pendingChangeKind !== 'restore' &&
+        (await recordsOnTarget(state, { elasticache, route53 })));
+    if (served) rb.targetServed = true;
+  }
+  const flipped = rb.targetServed === true;
+  if (plan.cutover.dataPolicy === 'exact' && flipped && (!sync?.done || sync.keepTarget)) {
     throw new RollbackFailedError(
       await leftovers(
         state,
@@ -78,7 +91,6 @@ export async function rollbackStep(
     );
   }
 
-  const dns = dnsProgress(state);
   const dnsTouched = state.rollbackScope?.dns === true || dns.flipped === true || dns.ttlLowered === true;
   if (dnsTouched && !rb.dnsRestored && plan.dns.length > 0) {
     if (dns.pendingChangeKind !== 'restore' || !dns.pendingChangeId) {
@@ -138,9 +150,7 @@ export async function rollbackStep(
         await elasticache.send(
           new DeleteReplicationGroupCommand({
             ReplicationGroupId: plan.target.id,
-            ...(flipped || dns.flipped
-              ? { FinalSnapshotIdentifier: finalSnapshotName(plan.target.id, plan.shortId) }
-              : {}),
+            ...(flipped ? { FinalSnapshotIdentifier: finalSnapshotName(plan.target.id, plan.shortId) } : {}),
           }),
         );
         return state;
@@ -174,6 +184,20 @@ export async function rollbackStep(
   delete state.deadlines.rollback;
   completeStep(state, 'rollback', now);
   return state;
+}
+
+/** Whether any moved record points at the new group's endpoint now. */
+async function recordsOnTarget(state: MigrationState, { elasticache, route53 }: Deps): Promise<boolean> {
+  const plan = state.plan;
+  if (!plan || plan.dns.length === 0) return false;
+  const target = await findGroup(elasticache, plan.target.id);
+  if (!target) return false;
+  for (const record of plan.dns) {
+    const current = await findRecord(route53, record.hostedZoneId, record.recordName, 'CNAME');
+    const value = current?.ResourceRecords?.[0]?.Value;
+    if (value && sameHost(value, endpointOf(target, record.endpoint))) return true;
+  }
+  return false;
 }
 
 /** Describes what is left behind, for RollbackFailedError (the operator's to-do list). */

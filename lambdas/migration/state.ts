@@ -118,6 +118,8 @@ export interface FreezeProgress {
 /** The rollback's copy of the new group's writes back to the source (after the flip). */
 export interface SyncBackProgress {
   done?: boolean;
+  /** The flip went out (by the freeze's record or by the records themselves). */
+  flipped?: boolean;
   targetHeld?: boolean;
   sourceReleased?: boolean;
   cursor?: import('../verifier/index.js').VerifierCursor;
@@ -186,6 +188,8 @@ export interface MigrationState {
       targetDeleted?: boolean;
       snapshotDeleted?: boolean;
       sourceReleased?: boolean;
+      /** A moved record pointed at the new group when the rollback began: it served clients. */
+      targetServed?: boolean;
       done?: boolean;
     };
   };

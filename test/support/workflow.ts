@@ -205,7 +205,12 @@ export async function migrateThroughFlip(
   input: unknown,
   migrationId: string,
 ): Promise<MigrationState> {
-  let state = await callStep(bed, 'preflight', { input, migrationId });
+  // The null data plane holds no data: like `run`, the snapshot-only policy unless asked.
+  const withPolicy =
+    input && typeof input === 'object' && !('verification' in input)
+      ? { ...input, verification: { mode: 'off' } }
+      : input;
+  let state = await callStep(bed, 'preflight', { input: withPolicy, migrationId });
   state = await callStep(bed, 'snapshot', { action: 'start', state });
   state = await pollStep(bed, 'snapshot', 'check', state, (s) => s.progress.snapshotReady === true);
   state = await callStep(bed, 'restore', { action: 'start', state });
