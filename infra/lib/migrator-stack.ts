@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Peer, Port, SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
@@ -47,7 +48,8 @@ export const STEPS = {
   preflight: {
     file: 'preflight.ts',
     substitution: 'PreflightFunctionArn',
-    description: 'Preflight: checks that a replication group can be migrated',
+    description:
+      'Preflight: checks that a replication group can be migrated, proves its AUTH token, claims it',
     memorySize: 256,
     timeout: Duration.minutes(2),
   },
@@ -137,6 +139,8 @@ export class MigratorStack extends Stack {
   readonly monitoring: MigrationMonitoring;
   readonly approvalTopic: ITopic;
   readonly verifierSecurityGroup: SecurityGroup;
+  /** The exclusive claim of each source group (lambdas/migration/claim.ts). */
+  readonly migrationsTable: Table;
 
   constructor(scope: Construct, id: string, props: MigratorStackProps) {
     super(scope, id, {
@@ -207,7 +211,8 @@ export class MigratorStack extends Stack {
     };
 
     const functions: Record<StepName, MigratorFunction> = {
-      preflight: make('preflight', permissions.preflight(permissionScope)),
+      // In the VPC like the data path: it proves the AUTH token against the source over Redis.
+      preflight: make('preflight', permissions.preflight(permissionScope), true),
       snapshot: make('snapshot', permissions.snapshot(permissionScope)),
       restore: make('restore', permissions.restore(permissionScope)),
       verifyTarget: make('verifyTarget', permissions.verifyTarget()),
@@ -221,6 +226,31 @@ export class MigratorStack extends Stack {
     this.functions = functions;
 
     functions.preflight.bind('DEFAULT_KMS_KEY_ID', this.cacheKey.keyArn);
+
+    // One item per source group being migrated: taken by preflight with a conditional write,
+    // deleted by its owner when the migration finishes (decommission) or rolls back.
+    this.migrationsTable = new Table(this, 'Migrations', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryption.AWS_MANAGED,
+      // A claim may name a migration still running or one an operator must clean up after.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const tableArn = this.migrationsTable.tableArn;
+    const tableName = this.migrationsTable.tableName;
+    functions.preflight.bind(
+      'MIGRATIONS_TABLE_NAME',
+      tableName,
+      ...permissions.claimSource(tableArn, ['dynamodb:GetItem', 'dynamodb:PutItem']),
+    );
+    for (const step of ['decommission', 'rollback'] as const) {
+      functions[step].bind(
+        'MIGRATIONS_TABLE_NAME',
+        tableName,
+        ...permissions.claimSource(tableArn, ['dynamodb:DeleteItem']),
+      );
+    }
     functions.restore.bind('DEFAULT_KMS_KEY_ID', this.cacheKey.keyArn);
     const zoneIds = config.dns.hostedZones.map((zone) => zone.id).join(',');
     for (const step of ['preflight', 'cutover', 'rollback'] as const) {
@@ -289,6 +319,11 @@ export class MigratorStack extends Stack {
       new CfnOutput(this, `${name}StateMachineArn`, { value: workflow.stateMachine.stateMachineArn });
     }
     new CfnOutput(this, 'ApprovalTopicArn', { value: this.approvalTopic.topicArn });
+    new CfnOutput(this, 'MigrationsTableName', {
+      value: tableName,
+      description:
+        'Claims of the source groups being migrated (runbooks/failures.md, MigrationInProgressError)',
+    });
     new CfnOutput(this, 'NotificationTopicArn', { value: this.notifications.topic.topicArn });
     new CfnOutput(this, 'CriticalTopicArn', { value: this.notifications.criticalTopic.topicArn });
 

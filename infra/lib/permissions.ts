@@ -237,6 +237,18 @@ function releaseSourceClaim(scope: PermissionScope): PolicyStatement {
 
 export const permissions = {
   /**
+   * The source's claim in the migrations table: preflight reads and takes it (GetItem, a
+   * conditional PutItem), decommission and rollback delete it (a conditional DeleteItem). Only
+   * that table, only item actions.
+   */
+  claimSource(
+    tableArn: string,
+    actions: ReadonlyArray<'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:DeleteItem'>,
+  ): PolicyStatement[] {
+    return [new PolicyStatement({ sid: 'ClaimSourceGroup', actions: [...actions], resources: [tableArn] })];
+  },
+
+  /**
    * Checks the source, the key and the DNS records; reads the AUTH token to test it. The key is
    * described by ARN or alias; a key outside the configured ones is refused here, early.
    */

@@ -147,6 +147,49 @@ const RELEASE_SOURCE = {
   Sid: 'ReleaseSourceClaim',
 };
 
+/** What a function in the VPC holds: its network interfaces, in the configured subnets and group. */
+const IN_VPC = {
+  CreateNetworkInterfacesInConfiguredSubnets: {
+    Sid: 'CreateNetworkInterfacesInConfiguredSubnets',
+    Effect: 'Allow',
+    Action: 'ec2:CreateNetworkInterface',
+    Resource: [
+      `arn:aws:ec2:${REGION}:${ACCOUNT}:network-interface/*`,
+      `arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/subnet-0123456789abcdef0`,
+      `arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/subnet-0fedcba9876543210`,
+      {
+        'Fn::Join': [
+          '',
+          [
+            `arn:aws:ec2:${REGION}:${ACCOUNT}:security-group/`,
+            { 'Fn::GetAtt': [logicalIdOf(stack, stack.verifierSecurityGroup), 'GroupId'] },
+          ],
+        ],
+      },
+    ],
+  },
+  ManageOwnNetworkInterfaces: {
+    Sid: 'ManageOwnNetworkInterfaces',
+    Effect: 'Allow',
+    Action: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+    Resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:network-interface/*`,
+  },
+  DescribeNetworkInterfaces: {
+    Sid: 'DescribeNetworkInterfaces',
+    Effect: 'Allow',
+    Action: 'ec2:DescribeNetworkInterfaces',
+    Resource: '*',
+  },
+};
+
+/** The source's claim in the migrations table: only that table, only the item actions a step needs. */
+const claim = (Action: string | string[]) => ({
+  Sid: 'ClaimSourceGroup',
+  Effect: 'Allow',
+  Action,
+  Resource: { 'Fn::GetAtt': [logicalIdOf(stack, stack.migrationsTable), 'Arn'] },
+});
+
 /** Every statement each step holds besides logs and tracing, exactly. */
 const EXPECTED: Record<StepName, Record<string, unknown>> = {
   preflight: {
@@ -158,6 +201,8 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
     },
     DescribeCacheKeys: DESCRIBE_KEY,
     ReadTaggedAuthTokenSecrets: SECRETS,
+    ClaimSourceGroup: claim(['dynamodb:GetItem', 'dynamodb:PutItem']),
+    ...IN_VPC,
   },
   snapshot: {
     ReadCaches: READ,
@@ -256,41 +301,7 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
     UpsertCutoverRecordsZone0: UPSERT_RECORDS,
     WaitForDnsChange: GET_CHANGE,
     ReadConfiguredZones: LIST_RECORDS,
-    CreateNetworkInterfacesInConfiguredSubnets: {
-      Sid: 'CreateNetworkInterfacesInConfiguredSubnets',
-      Effect: 'Allow',
-      Action: 'ec2:CreateNetworkInterface',
-      Resource: [
-        `arn:aws:ec2:${REGION}:${ACCOUNT}:network-interface/*`,
-        `arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/subnet-0123456789abcdef0`,
-        `arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/subnet-0fedcba9876543210`,
-        {
-          'Fn::Join': [
-            '',
-            [
-              `arn:aws:ec2:${REGION}:${ACCOUNT}:security-group/`,
-              { 'Fn::GetAtt': [logicalIdOf(stack, stack.verifierSecurityGroup), 'GroupId'] },
-            ],
-          ],
-        },
-      ],
-    },
-    ManageOwnNetworkInterfaces: {
-      Sid: 'ManageOwnNetworkInterfaces',
-      Effect: 'Allow',
-      Action: [
-        'ec2:DeleteNetworkInterface',
-        'ec2:AssignPrivateIpAddresses',
-        'ec2:UnassignPrivateIpAddresses',
-      ],
-      Resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:network-interface/*`,
-    },
-    DescribeNetworkInterfaces: {
-      Sid: 'DescribeNetworkInterfaces',
-      Effect: 'Allow',
-      Action: 'ec2:DescribeNetworkInterfaces',
-      Resource: '*',
-    },
+    ...IN_VPC,
   },
   changeTracking: {
     ReadCaches: {
@@ -315,6 +326,7 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
     ReadCacheTags: READ_TAGS,
     ReadConfiguredZones: LIST_RECORDS,
     ReleaseSourceClaim: RELEASE_SOURCE,
+    ClaimSourceGroup: claim('dynamodb:DeleteItem'),
     DeleteMarkedSourceGroups: {
       Effect: 'Allow',
       Action: 'elasticache:DeleteReplicationGroup',
@@ -344,6 +356,7 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
     ReadCaches: READ,
     ReadCacheTags: READ_TAGS,
     ReleaseSourceClaim: RELEASE_SOURCE,
+    ClaimSourceGroup: claim('dynamodb:DeleteItem'),
     DeleteTargetGroups: {
       Effect: 'Allow',
       Action: ['elasticache:DeleteReplicationGroup', 'elasticache:CreateSnapshot'],
@@ -560,7 +573,13 @@ describe('every step function', () => {
         ['preflight', 'cutover', 'rollback'].includes(step),
       );
       expect('APPROVAL_TOPIC_ARN' in env, step).toBe(step === 'requestApproval');
+      expect('MIGRATIONS_TABLE_NAME' in env, step).toBe(
+        ['preflight', 'decommission', 'rollback'].includes(step),
+      );
     }
+    expect(envOf('preflight').MIGRATIONS_TABLE_NAME).toEqual({
+      Ref: logicalIdOf(stack, stack.migrationsTable),
+    });
     expect(envOf('restore').DEFAULT_KMS_KEY_ID).toEqual(cacheKeyArn);
     expect(envOf('cutover').ALLOWED_HOSTED_ZONE_IDS).toBe('Z0123456789ABCDEFGHIJ');
   });
@@ -643,21 +662,25 @@ describe('least-privilege permissions', () => {
   });
 });
 
-describe('the data verifier', () => {
+describe('the functions that speak Redis (data verifier, preflight)', () => {
   const verifierSg = logicalIdOf(stack, stack.verifierSecurityGroup);
 
-  it('runs in the configured subnets with its own security group, and is the only function in a VPC', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: STEPS.verifyData.description,
-      VpcConfig: {
-        SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
-        SecurityGroupIds: [{ 'Fn::GetAtt': [verifierSg, 'GroupId'] }],
-      },
-    });
+  it('run in the configured subnets with the verifier security group, and are the only functions in a VPC', () => {
+    for (const step of ['verifyData', 'preflight'] as const) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: STEPS[step].description,
+        VpcConfig: {
+          SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+          SecurityGroupIds: [{ 'Fn::GetAtt': [verifierSg, 'GroupId'] }],
+        },
+      });
+    }
     const inVpc = Object.values(template.findResources('AWS::Lambda::Function')).filter(
       (resource) => resource.Properties.VpcConfig !== undefined,
     );
-    expect(inVpc.map((resource) => resource.Properties.Description)).toEqual([STEPS.verifyData.description]);
+    expect(inVpc.map((resource) => resource.Properties.Description).sort()).toEqual(
+      [STEPS.verifyData.description, STEPS.preflight.description].sort(),
+    );
   });
 
   it('reaches the caches on the cache port and the AWS API endpoints on 443, and nothing else', () => {
@@ -698,17 +721,42 @@ describe('the data verifier', () => {
   });
 
   it('may create network interfaces only in the configured subnets and its security group', () => {
-    const statements = statementsOf('verifyData');
-    expect(statements.get('CreateNetworkInterfacesInConfiguredSubnets')).toEqual(
-      EXPECTED.verifyData.CreateNetworkInterfacesInConfiguredSubnets,
-    );
-    for (const step of STEP_NAMES.filter((name) => name !== 'verifyData')) {
+    for (const step of ['verifyData', 'preflight'] as const) {
+      expect(statementsOf(step).get('CreateNetworkInterfacesInConfiguredSubnets'), step).toEqual(
+        IN_VPC.CreateNetworkInterfacesInConfiguredSubnets,
+      );
+    }
+    for (const step of STEP_NAMES.filter((name) => name !== 'verifyData' && name !== 'preflight')) {
       const actions = [...statementsOf(step).values()].flatMap((statement) => [statement.Action].flat());
       expect(
         actions.filter((action) => action.startsWith('ec2:')),
         step,
       ).toEqual([]);
     }
+  });
+});
+
+describe('the migrations table (the exclusive claim of each source)', () => {
+  it('is on demand, encrypted, point-in-time recoverable and retained, keyed by the source ARN', () => {
+    const id = logicalIdOf(stack, stack.migrationsTable);
+    const table = template.toJSON().Resources[id];
+    expect(table.Type).toBe('AWS::DynamoDB::Table');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  it('is reachable only by the functions that take or release a claim', () => {
+    const holders = STEP_NAMES.filter((step) =>
+      [...statementsOf(step).values()].some((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:'))),
+    );
+    expect(holders.sort()).toEqual(['decommission', 'preflight', 'rollback']);
   });
 });
 
