@@ -219,7 +219,12 @@ export async function freezeAndFlip(state: MigrationState, deps: LiveDeps, now =
             source: sourceSpec,
             target: targetSpec,
             // The pass and the freeze after it share this invocation.
-            timeBudgetMs: Math.max(1000, deps.timeBudgetMs - plan.options.cutover.freezeBudgetSeconds * 1000),
+            // (at least half of it: the verifier keeps a second in reserve, so a floor near that
+            // would leave the pass no time at all and tracking would silently never be used).
+            timeBudgetMs: Math.max(
+              deps.timeBudgetMs / 2,
+              deps.timeBudgetMs - plan.options.cutover.freezeBudgetSeconds * 1000,
+            ),
           });
           if (!pass.done) {
             freeze.untrackedReason = 'the tracked pass did not finish within one invocation';
