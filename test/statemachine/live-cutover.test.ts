@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MigrationSummary } from '../../lambdas/migration/state.js';
 import { runMigration } from '../../sandbox/workflow.js';
@@ -54,4 +55,56 @@ describe.sequential('migrations while the application writes', () => {
       expect(JSON.stringify(result)).not.toContain(LIVE_TOKEN);
     },
   );
+
+  it('never lets the old group acknowledge a write after the flip: a client with a cached address waits, then is cut off', async () => {
+    await bed.reset();
+    await bed.seed('plain', 2000);
+    const source = bed.sandbox.elasticache.groups.get('plain')!.shards[0]!.members[0]!.address!;
+    const result = await runMigration({
+      functions: bed.handlers,
+      executionName: 'live-late-client',
+      input: {
+        sourceReplicationGroupId: 'plain',
+        dnsRecords: [bed.dnsRecord('plain')],
+        pollIntervalSeconds: 1,
+        deleteSource: false,
+      },
+      waitMs: 10,
+      retryMs: 10,
+    });
+    expect(result.error, result.cause).toBeUndefined();
+    const summary = result.output as MigrationSummary;
+    // A client that resolved the CNAME before the cutover and (re)connects to the address it cached.
+    const late = new Redis({
+      ...source,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
+    late.on('error', () => {});
+    await new Promise((resolve) => late.once('ready', resolve));
+    // The old group still runs (deleteSource: false) and holds every write.
+    let outcome = 'pending';
+    const write = late.set('written-late', 'to-the-old-group').then(
+      () => {
+        outcome = 'acknowledged';
+      },
+      () => {
+        outcome = 'failed';
+      },
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(outcome).toBe('pending');
+    // Moving clients (CLIENT KILL, as ResolveRecords does while records settle) cuts it off
+    // unacknowledged.
+    const admin = new Redis({ ...source });
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await write;
+    expect(outcome).toBe('failed');
+    // Reads still work on the old group, and the late write is nowhere.
+    expect(await admin.exists('written-late')).toBe(0);
+    expect(summary.warnings.join(' ')).toContain('holds every write');
+    admin.disconnect();
+    late.disconnect();
+  });
 });
