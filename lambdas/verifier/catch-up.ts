@@ -65,7 +65,10 @@ export async function copyKeys(
       const a = s[i];
       const b = t[i];
       if (!a || !b) return;
-      const outcome = compareObservations(a, b, { expiryToleranceMs: 0, expiryGraceMs: 2000 });
+      // Both sides hold the same absolute expiry, so they differ only for the moment between the
+      // two reads when it falls in between: a small grace, not the verifier's 2 s, which would
+      // let a key expiring within 2 s pass without being on the new group.
+      const outcome = compareObservations(a, b, { expiryToleranceMs: 0, expiryGraceMs: 250 });
       if (outcome !== 'equal' && outcome !== 'expiring') stillDifferent++;
     });
   }

@@ -59,6 +59,15 @@ describe('the catch-up', () => {
     expect(again.keysCopied).toBe(0);
   });
 
+  it('copies a key that expires within seconds, with its expiry, so it does not vanish early', async () => {
+    pair = await seeded();
+    await pair.src.set('short-lived', 'x', 'PX', 1500);
+    const result = await catchUp({ source: pair.sourceSpec, target: pair.targetSpec, timeBudgetMs: 60_000 });
+    expect(result.keysCopied).toBe(1);
+    expect(await pair.tgt.get('short-lived')).toBe('x');
+    expect(await pair.tgt.pexpiretime('short-lived')).toBe(await pair.src.pexpiretime('short-lived'));
+  });
+
   it('resumes across calls with a cursor and still copies everything', async () => {
     pair = await seeded();
     for (let i = 0; i < 500; i++) await pair.src.set(`k:${i * 5}`, `new${i}`);
