@@ -112,6 +112,9 @@ export async function catchUp(
   };
 }
 
+/** Keys per script call when copying a list of keys (the verifier's batch size). */
+const COPY_BATCH = 1000;
+
 /** Two connected endpoints for copying keys outside a walk (the tracked keys). */
 export interface EndpointPair {
   readonly source: Endpoint;
@@ -144,7 +147,16 @@ export async function openPair(
     target: t,
     async copy(db, keys, copyOptions = {}) {
       await Promise.all([s.selectDb(db), t.selectDb(db)]);
-      return copyKeys(keys, s, t, copyOptions);
+      // In batches: tens of thousands of keys as one script call's arguments overflow the stack
+      // (and would hold the server for the whole list).
+      const total = { copied: 0, stillDifferent: 0, conflicts: 0 };
+      for (let i = 0; i < keys.length; i += COPY_BATCH) {
+        const outcome = await copyKeys(keys.slice(i, i + COPY_BATCH), s, t, copyOptions);
+        total.copied += outcome.copied;
+        total.stillDifferent += outcome.stillDifferent;
+        total.conflicts += outcome.conflicts;
+      }
+      return total;
     },
     close() {
       s.close();

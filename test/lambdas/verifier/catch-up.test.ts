@@ -102,6 +102,28 @@ describe('the catch-up', () => {
     expect((await exactCheck(pair)).verdict).toBe('pass');
   });
 
+  it('copies a long list of keys (the keys change tracking noted) in batches', async () => {
+    pair = await seeded();
+    const keys: Buffer[] = [];
+    const pipe = pair.src.pipeline();
+    for (let i = 0; i < 150_000; i++) {
+      pipe.set(`noted:${i}`, `v${i}`);
+      keys.push(Buffer.from(`noted:${i}`));
+    }
+    await pipe.exec();
+    const copy = await openPair(pair.sourceSpec, pair.targetSpec);
+    try {
+      expect(await copy.copy(0, keys, { checkCopies: true })).toEqual({
+        copied: 150_000,
+        stillDifferent: 0,
+        conflicts: 0,
+      });
+    } finally {
+      copy.close();
+    }
+    expect(await pair.tgt.get('noted:149999')).toBe('v149999');
+  });
+
   it('with compare-and-set, leaves alone a key the target changed under the copy', async () => {
     pair = await seeded();
     await pair.src.set('k:7', 'from-source');
