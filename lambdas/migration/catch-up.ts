@@ -182,6 +182,11 @@ export async function freezeAndFlip(state: MigrationState, deps: LiveDeps, now =
   const holdMs = holdSeconds(state) * 1000;
 
   if (plan.cutover.method === 'gate') {
+    // A retry after the flip went out copies nothing: the application may write to the new group
+    // already, and the source's older values must not overwrite those writes.
+    if (freeze.flipRequested || (await flippedAlready(state, deps, target))) {
+      return flipAndMove(state, deps, undefined, now);
+    }
     // The operator stopped the application's writes (the beforeCutover approval): the final
     // pass then tolerates no difference at all.
     await finalPass(state, sourceSpec, targetSpec, Number.POSITIVE_INFINITY, deps);
