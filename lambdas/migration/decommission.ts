@@ -207,6 +207,7 @@ function summarize(state: MigrationState, endpoints: Record<string, string>): Mi
           counts: report.counts,
         }
       : undefined,
+    changes: plan.changes ?? [],
     cutover: {
       method: plan.cutover.method,
       dataPolicy: plan.cutover.dataPolicy,

@@ -106,6 +106,13 @@ export const migrationInput = z.strictObject({
     .default(true)
     .describe('delete the source (with a final snapshot) once the new group serves'),
   keepIntermediateSnapshot: z.boolean().default(false),
+  keepSourceSettings: z
+    .array(z.enum(['autoMinorVersionUpgrade', 'snapshotRetentionLimit']))
+    .max(2)
+    .default([])
+    .describe(
+      "settings the new group keeps exactly as the source has them instead of the plan's change (the plan lists every change with its reason)",
+    ),
   allowCloudFormationManaged: z
     .boolean()
     .default(false)

@@ -201,6 +201,26 @@ export async function preflight(
     );
   }
 
+  // Every setting that will differ from the source's, with its reason (said in the plan and the
+  // summary); the at-rest encryption itself is the point of the migration.
+  const changes: MigrationPlan['changes'] = [
+    {
+      setting: 'AtRestEncryptionEnabled',
+      from: 'false',
+      to: `true (${kmsKeyArn})`,
+      reason: 'the migration: at-rest encryption under a customer-managed key (Security Hub ElastiCache.4)',
+    },
+  ];
+  const sourceTransit = source.TransitEncryptionEnabled === true ? (source.TransitEncryptionMode ?? 'required') : 'off';
+  const targetTransit = transit.enabled ? (transit.mode ?? 'required') : 'off';
+  if (sourceTransit !== targetTransit) {
+    changes.push({
+      setting: 'TransitEncryption',
+      from: sourceTransit,
+      to: targetTransit,
+      reason: `transitEncryption: ${input.transitEncryption} in the input (use 'preserve' to keep the source's)`,
+    });
+  }
   const createRequest = buildCreateRequest({
     source,
     engine,
@@ -212,6 +232,8 @@ export async function preflight(
     sourceTags,
     migrationId,
     warnings,
+    keepSourceSettings: input.keepSourceSettings,
+    changes,
   });
 
   const cutover = planCutover(input, engine, engineVersion, warnings);
@@ -259,6 +281,7 @@ export async function preflight(
       dryRun: input.dryRun,
     },
     cutover,
+    changes,
     warnings,
   };
   // Last: every check passed. Of executions started together for this source, one gets it.
@@ -577,12 +600,38 @@ function buildCreateRequest(p: {
   sourceTags: Record<string, string>;
   migrationId: string;
   warnings: string[];
+  keepSourceSettings: readonly string[];
+  changes: MigrationPlan['changes'];
 }): Omit<CreateReplicationGroupCommandInput, 'AuthToken'> {
   const { source, firstMember } = p;
   const clusterEnabled = source.ClusterEnabled === true;
   const nodeGroups = source.NodeGroups ?? [];
   const automaticFailover = source.AutomaticFailover === 'enabled' || source.AutomaticFailover === 'enabling';
-  const retention = Math.max(source.SnapshotRetentionLimit ?? 0, MIN_BACKUP_RETENTION_DAYS);
+  const keep = new Set(p.keepSourceSettings);
+  const sourceRetention = source.SnapshotRetentionLimit ?? 0;
+  const retention = keep.has('snapshotRetentionLimit')
+    ? sourceRetention
+    : Math.max(sourceRetention, MIN_BACKUP_RETENTION_DAYS);
+  if (retention !== sourceRetention) {
+    p.changes.push({
+      setting: 'SnapshotRetentionLimit',
+      from: String(sourceRetention),
+      to: String(retention),
+      reason: `automatic backups kept at least ${MIN_BACKUP_RETENTION_DAYS} days (Security Hub ElastiCache.1; docs/aws-behaviour.md, Backups)`,
+      keepWith: 'snapshotRetentionLimit',
+    });
+  }
+  const sourceMinorUpgrade = (firstMember.AutoMinorVersionUpgrade ?? source.AutoMinorVersionUpgrade) !== false;
+  const minorUpgrade = keep.has('autoMinorVersionUpgrade') ? sourceMinorUpgrade : true;
+  if (minorUpgrade !== sourceMinorUpgrade) {
+    p.changes.push({
+      setting: 'AutoMinorVersionUpgrade',
+      from: String(sourceMinorUpgrade),
+      to: String(minorUpgrade),
+      reason: 'minor engine versions applied automatically (Security Hub ElastiCache.2)',
+      keepWith: 'autoMinorVersionUpgrade',
+    });
+  }
   if (!automaticFailover) {
     p.warnings.push(
       'The source has no automatic failover (Security Hub ElastiCache.3); the new group keeps that setting.',
@@ -630,7 +679,7 @@ function buildCreateRequest(p: {
     SnapshotRetentionLimit: retention,
     SnapshotWindow: source.SnapshotWindow,
     PreferredMaintenanceWindow: firstMember.PreferredMaintenanceWindow,
-    AutoMinorVersionUpgrade: true,
+    AutoMinorVersionUpgrade: minorUpgrade,
     Tags: [
       ...keptTags,
       { Key: TAG_MIGRATION_ID, Value: p.migrationId },

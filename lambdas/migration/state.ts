@@ -74,7 +74,21 @@ export interface MigrationPlan {
      */
     dataPolicy: 'exact' | 'snapshot-only';
   };
+  /**
+   * Every setting of the new group that will differ from the source's, with the reason; each can
+   * be kept as the source has it (`keepSourceSettings`) where listed there.
+   */
+  changes: PlannedChange[];
   warnings: string[];
+}
+
+export interface PlannedChange {
+  setting: string;
+  from: string;
+  to: string;
+  reason: string;
+  /** The `keepSourceSettings` value that keeps the source's setting instead, where there is one. */
+  keepWith?: string;
 }
 
 /** The catch-up's progress: passes over the data until few keys are left to copy. */
@@ -216,6 +230,8 @@ export interface MigrationSummary {
     targetKeysScanned: number;
     counts: Record<string, number>;
   };
+  /** Settings of the new group that differ from the source's, with their reasons. */
+  changes?: PlannedChange[];
   /** The live catch-up and the cutover's write freeze. */
   cutover?: {
     method: 'pause' | 'gate';
