@@ -211,7 +211,8 @@ export async function preflight(
       reason: 'the migration: at-rest encryption under a customer-managed key (Security Hub ElastiCache.4)',
     },
   ];
-  const sourceTransit = source.TransitEncryptionEnabled === true ? (source.TransitEncryptionMode ?? 'required') : 'off';
+  const sourceTransit =
+    source.TransitEncryptionEnabled === true ? (source.TransitEncryptionMode ?? 'required') : 'off';
   const targetTransit = transit.enabled ? (transit.mode ?? 'required') : 'off';
   if (sourceTransit !== targetTransit) {
     changes.push({
@@ -621,7 +622,8 @@ function buildCreateRequest(p: {
       keepWith: 'snapshotRetentionLimit',
     });
   }
-  const sourceMinorUpgrade = (firstMember.AutoMinorVersionUpgrade ?? source.AutoMinorVersionUpgrade) !== false;
+  const sourceMinorUpgrade =
+    (firstMember.AutoMinorVersionUpgrade ?? source.AutoMinorVersionUpgrade) !== false;
   const minorUpgrade = keep.has('autoMinorVersionUpgrade') ? sourceMinorUpgrade : true;
   if (minorUpgrade !== sourceMinorUpgrade) {
     p.changes.push({
