@@ -545,6 +545,13 @@ async function planAuth(
   }
   // Validates the secret now (exists, readable, well-formed) without keeping the token.
   const token = await readAuthToken(deps.secrets, input.authTokenSecretArn);
+  if (!source.AuthTokenEnabled && (source.UserGroupIds?.length ?? 0) > 0) {
+    // AUTH and RBAC user groups are alternatives on AWS (docs/aws-behaviour.md, "AUTH and user
+    // groups"): the new group keeps the source's user groups, so it cannot take a token too.
+    throw new AuthTokenError(
+      `Replication group '${source.ReplicationGroupId}' authenticates with user groups (${source.UserGroupIds!.join(', ')}); AUTH tokens and user groups are alternatives. Start again without authTokenSecretArn: the new group keeps the user groups.`,
+    );
+  }
   if (source.AuthTokenEnabled) await proveAuthToken(deps, source, token, input.authTokenSecretArn);
   return input.authTokenSecretArn;
 }

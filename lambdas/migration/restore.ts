@@ -56,7 +56,11 @@ export async function startRestore(
       : undefined;
     try {
       await elasticache.send(
-        new CreateReplicationGroupCommand({ ...plan.createRequest, AuthToken: authToken }),
+        // AUTH and RBAC user groups are alternatives on AWS: never both in one request.
+        new CreateReplicationGroupCommand({
+          ...plan.createRequest,
+          ...(plan.createRequest.UserGroupIds?.length ? {} : { AuthToken: authToken }),
+        }),
       );
     } catch (error) {
       const name = (error as Error).name;

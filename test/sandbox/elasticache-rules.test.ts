@@ -174,6 +174,21 @@ describe('AuthToken: only with in-transit encryption; 16–128 printable charact
     });
   });
 
+  it('accepts a user group without a token, and refuses a token together with a user group (AUTH or RBAC)', async () => {
+    expect(await create({ TransitEncryptionEnabled: true, UserGroupIds: ['rbac-users'] })).toMatchObject({
+      UserGroupIds: ['rbac-users'],
+    });
+    expect(
+      await failure(
+        create({
+          TransitEncryptionEnabled: true,
+          AuthToken: 'a-valid-token-12345',
+          UserGroupIds: ['rbac-users'],
+        }),
+      ),
+    ).toEqual(invalidCombination);
+  });
+
   it('rejects a token without in-transit encryption with InvalidParameterCombination', async () => {
     expect(await failure(create({ AuthToken: 'a-valid-token-12345' }))).toEqual(invalidCombination);
   });

@@ -99,6 +99,8 @@ describe('a migration of a cluster-mode-enabled group (3 shards)', () => {
 
 describe('a migration to TLS with an AUTH token', () => {
   it('creates the group with the token from Secrets Manager and never lets the token into the workflow', async () => {
+    // A source without RBAC user groups: AUTH tokens and user groups are alternatives.
+    await bed.sandbox.reset(fleet({ orders: { userGroupIds: [] } }));
     const documents: unknown[] = [];
     const functions = Object.fromEntries(
       Object.entries(bed.handlers).map(([arn, handler]) => [

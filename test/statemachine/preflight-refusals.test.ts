@@ -276,6 +276,19 @@ describe('preflight refuses, changing nothing, when', () => {
     expect(cause).not.toContain('Sh0rt-t0ken');
   });
 
+  it('an AUTH token is asked for a source that authenticates with user groups (AUTH or RBAC, not both)', async () => {
+    await bed.sandbox.reset(world({ orders: { userGroupIds: ['orders-users'] } }));
+    await expectRefusal(
+      {
+        sourceReplicationGroupId: 'orders',
+        transitEncryption: 'required',
+        authTokenSecretArn: bed.sandbox.secrets.resolve('orders-auth')!.arn,
+      },
+      'AuthTokenError',
+      /authenticates with user groups \(orders-users\); AUTH tokens and user groups are alternatives/,
+    );
+  });
+
   it('in-transit encryption in preferred mode is asked of an engine without it', async () => {
     await bed.sandbox.reset(world({ orders: { engineVersion: '6.2' } }));
     await expectRefusal(
@@ -303,6 +316,8 @@ describe('preflight ends successfully without changing anything when', () => {
   });
 
   it('it is a dry run, with the plan as output', async () => {
+    // The source authenticates with RBAC user groups, which the new group keeps (an AUTH token
+    // would be refused: they are alternatives).
     await bed.sandbox.reset(world());
     const before = await readWorld(bed);
     const keyArn = bed.sandbox.kms.resolve(LOCAL_KMS_ALIAS)!.arn;
@@ -311,7 +326,6 @@ describe('preflight ends successfully without changing anything when', () => {
         sourceReplicationGroupId: 'orders',
         dnsRecords: [primaryRecord],
         transitEncryption: 'required',
-        authTokenSecretArn: bed.sandbox.secrets.resolve('orders-auth')!.arn,
         dryRun: true,
       },
       { waitMs: 2, retryMs: 2 },

@@ -546,6 +546,13 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
         const transit = input.TransitEncryptionEnabled ?? false;
         checkTransitMode(engine, engineVersion, transit, input.TransitEncryptionMode);
         checkAuthToken(input.AuthToken, transit);
+        if (input.AuthToken !== undefined && (input.UserGroupIds?.length ?? 0) > 0) {
+          // AUTH and RBAC are alternatives: AWS refuses a user group together with an AUTH token
+          // (docs/aws-behaviour.md, "AUTH and user groups"); the stricter case on create too.
+          throw combination(
+            "Auth tokens can't be enabled with a user group associated: pass either AuthToken or UserGroupIds.",
+          );
+        }
         const atRest = resolveAtRest(engine, engineVersion, input.AtRestEncryptionEnabled, input.KmsKeyId);
         let kmsKeyArn: string | undefined;
         if (input.KmsKeyId) {
