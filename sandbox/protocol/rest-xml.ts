@@ -120,5 +120,7 @@ function toRoute(operation: string, op: StaticOperationSchema): Route {
     .split('&')
     .filter(Boolean)
     .map((q) => q.split('=')[0] ?? q);
-  return { operation, method, pattern: new RegExp(`^${pattern}$`), labels, literalQuery, status };
+  // A trailing slash is accepted as Route 53 accepts it: the AWS CLI and boto3 post
+  // ChangeResourceRecordSets to `…/rrset/` (docs/aws-behaviour.md, "Route 53 on the wire").
+  return { operation, method, pattern: new RegExp(`^${pattern}/?$`), labels, literalQuery, status };
 }
