@@ -54,4 +54,11 @@ describe('planned changes', () => {
     expect(result.error).toBe('InvalidInputError');
     expect(result.cause).toContain('keepSourceSettings.0');
   });
+  it('finds a data-tiering (r6gd) source already encrypted at rest, and changes nothing', async () => {
+    await bed.sandbox.reset(fleet({ orders: { dataTiering: true, nodeType: 'cache.r6gd.xlarge' } }));
+    const result = await bed.run(input);
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({ outcome: 'already-encrypted' });
+    expect(await bed.groupIds()).toEqual(['orders', 'sessions']);
+  });
 });

@@ -553,7 +553,10 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
             "Auth tokens can't be enabled with a user group associated: pass either AuthToken or UserGroupIds.",
           );
         }
-        const atRest = resolveAtRest(engine, engineVersion, input.AtRestEncryptionEnabled, input.KmsKeyId);
+        // Data tiering (r6gd) nodes are always encrypted at rest (docs/aws-behaviour.md, Engines).
+        const atRest =
+          resolveAtRest(engine, engineVersion, input.AtRestEncryptionEnabled, input.KmsKeyId) ||
+          (input.DataTieringEnabled ?? false);
         let kmsKeyArn: string | undefined;
         if (input.KmsKeyId) {
           const key = store.kms.resolve(input.KmsKeyId);

@@ -369,7 +369,8 @@ export class ElastiCacheStore {
       ).toLowerCase(),
       subnetGroup: fixture.subnetGroup,
       securityGroupIds: fixture.securityGroupIds,
-      atRest: fixture.atRestEncryption,
+      // Data tiering (r6gd) nodes are always encrypted at rest (docs/aws-behaviour.md, Engines).
+      atRest: fixture.atRestEncryption || fixture.dataTiering,
       kmsKeyArn,
       transit: fixture.transitEncryption,
       transitMode: fixture.transitEncryption ? (fixture.transitEncryptionMode ?? 'required') : undefined,
