@@ -1,10 +1,11 @@
 import {
   type CacheCluster,
   type CreateReplicationGroupCommandInput,
-  DescribeSnapshotsCommand,
   type ElastiCacheClient,
   type LogDeliveryConfigurationRequest,
+  paginateDescribeSnapshots,
   type ReplicationGroup,
+  type Snapshot,
 } from '@aws-sdk/client-elasticache';
 import { DescribeKeyCommand, type KeyMetadata, type KMSClient } from '@aws-sdk/client-kms';
 import { GetHostedZoneCommand, type Route53Client } from '@aws-sdk/client-route-53';
@@ -468,16 +469,17 @@ async function checkSnapshotQuota(
   source: ReplicationGroup,
   now: number,
 ): Promise<void> {
-  const out = await elasticache.send(
-    new DescribeSnapshotsCommand({
-      ReplicationGroupId: source.ReplicationGroupId,
-      SnapshotSource: 'user',
-      MaxRecords: 50,
-    }),
-  );
+  // Every page: a group that keeps many manual backups has more than one (50 at most a page).
+  const snapshots: Snapshot[] = [];
+  for await (const page of paginateDescribeSnapshots(
+    { client: elasticache, pageSize: 50 },
+    { ReplicationGroupId: source.ReplicationGroupId, SnapshotSource: 'user' },
+  )) {
+    snapshots.push(...(page.Snapshots ?? []));
+  }
   const dayAgo = now - 24 * 3600_000;
   const counts = new Map<string, number>();
-  for (const snapshot of out.Snapshots ?? []) {
+  for (const snapshot of snapshots) {
     for (const node of snapshot.NodeSnapshots ?? []) {
       if (!node.CacheClusterId || (node.SnapshotCreateTime?.getTime() ?? 0) < dayAgo) continue;
       counts.set(node.CacheClusterId, (counts.get(node.CacheClusterId) ?? 0) + 1);
