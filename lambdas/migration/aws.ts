@@ -109,3 +109,23 @@ export function sameHost(a: string | undefined, b: string | undefined): boolean 
   if (!a || !b) return false;
   return normalizeName(a) === normalizeName(b);
 }
+
+/**
+ * Whether any of the moved records points at `group`'s endpoint now: after a flip, even one
+ * whose step failed before it could record it, the group has served clients.
+ */
+export async function anyRecordPointsAt(
+  route53: Route53Client,
+  records: readonly {
+    hostedZoneId: string;
+    recordName: string;
+    endpoint: 'primary' | 'reader' | 'configuration';
+  }[],
+  group: ReplicationGroup,
+): Promise<boolean> {
+  for (const record of records) {
+    const current = await findRecord(route53, record.hostedZoneId, record.recordName, 'CNAME');
+    if (sameHost(current?.ResourceRecords?.[0]?.Value, endpointOf(group, record.endpoint))) return true;
+  }
+  return false;
+}

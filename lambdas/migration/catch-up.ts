@@ -26,7 +26,7 @@ import {
 } from '../shared/errors.js';
 import { logger } from '../shared/logger.js';
 import { ChangeTracker, catchUp, GroupControl, openPair, type RedisEndpointSpec } from '../verifier/index.js';
-import { endpointOf, findGroup, findRecord, sameHost } from './aws.js';
+import { anyRecordPointsAt, findGroup } from './aws.js';
 import { changeTrackingStatus } from './change-tracking.js';
 import { changesInSync, flip } from './cutover.js';
 import { completeStep, dnsProgress, requirePlan, startStep } from './progress.js';
@@ -157,17 +157,6 @@ export async function catchUpData(state: MigrationState, deps: DataPathDeps, now
   return state;
 }
 
-/** Whether any moved record already points at the new group (the flip went out before). */
-async function flippedAlready(state: MigrationState, deps: LiveDeps, target: ReplicationGroup) {
-  const plan = requirePlan(state);
-  for (const record of plan.dns) {
-    const current = await findRecord(deps.route53, record.hostedZoneId, record.recordName, 'CNAME');
-    const value = current?.ResourceRecords?.[0]?.Value;
-    if (value && sameHost(value, endpointOf(target, record.endpoint))) return true;
-  }
-  return false;
-}
-
 /**
  * The cutover under a write freeze; see the module comment. Ends with `freeze.outcome`:
  * `flipped` (the records are moving; `dns.changeInSync` says whether they already are), or
@@ -184,7 +173,7 @@ export async function freezeAndFlip(state: MigrationState, deps: LiveDeps, now =
   if (plan.cutover.method === 'gate') {
     // A retry after the flip went out copies nothing: the application may write to the new group
     // already, and the source's older values must not overwrite those writes.
-    if (freeze.flipRequested || (await flippedAlready(state, deps, target))) {
+    if (freeze.flipRequested || (await anyRecordPointsAt(deps.route53, plan.dns, target))) {
       return flipAndMove(state, deps, undefined, now);
     }
     // The operator stopped the application's writes (the beforeCutover approval): the final
@@ -196,7 +185,7 @@ export async function freezeAndFlip(state: MigrationState, deps: LiveDeps, now =
   const control = await GroupControl.open(sourceSpec);
   let released = false;
   try {
-    if (freeze.flipRequested || (await flippedAlready(state, deps, target))) {
+    if (freeze.flipRequested || (await anyRecordPointsAt(deps.route53, plan.dns, target))) {
       // A retry after the flip went out: the new group may already hold writes, so nothing is
       // copied again; the hold is renewed and the flip submitted again (UPSERTs are idempotent).
       await control.holdWrites(holdMs);
@@ -418,10 +407,13 @@ export async function moveClients(state: MigrationState, deps: DataPathDeps): Pr
   const plan = requirePlan(state);
   const freeze = state.progress.freeze;
   if (plan.cutover.method !== 'pause' || !freeze?.flipRequested) return state;
-  const source = await findGroup(deps.elasticache, plan.source.id);
-  if (!source || source.Status === 'deleting') return state;
-  const { sourceSpec } = await sides(state, deps).catch(() => ({ sourceSpec: undefined }));
-  if (!sourceSpec) return state;
+  let sourceSpec: RedisEndpointSpec;
+  try {
+    ({ sourceSpec } = await sides(state, deps));
+  } catch (error) {
+    if (error instanceof SourceNotAvailableError) return state; // gone or going: nothing to move off
+    throw error;
+  }
   const control = await GroupControl.open(sourceSpec);
   try {
     freeze.clientsClosed = (freeze.clientsClosed ?? 0) + (await control.killClients());
@@ -466,7 +458,7 @@ export async function syncBack(state: MigrationState, deps: LiveDeps, now = Date
   // Whether the flip went out is read from the records too: a freeze that failed after its
   // UPSERT returned no state saying so.
   const target = await findGroup(deps.elasticache, plan.target.id);
-  if (freeze?.flipRequested || (target && (await flippedAlready(state, deps, target)))) {
+  if (freeze?.flipRequested || (target && (await anyRecordPointsAt(deps.route53, plan.dns, target)))) {
     progress.flipped = true;
   }
   if (progress.flipped && plan.cutover.method === 'gate') {

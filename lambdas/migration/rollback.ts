@@ -1,7 +1,15 @@
 import { DeleteReplicationGroupCommand, DeleteSnapshotCommand } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
 import { RollbackFailedError } from '../shared/errors.js';
-import { belongsTo, endpointOf, findGroup, findRecord, findSnapshot, sameHost, tagsOf } from './aws.js';
+import {
+  anyRecordPointsAt,
+  belongsTo,
+  findGroup,
+  findRecord,
+  findSnapshot,
+  sameHost,
+  tagsOf,
+} from './aws.js';
 import { releaseClaim } from './claim.js';
 import { changesInSync, submitUpserts } from './cutover.js';
 import { releaseSource } from './decommission.js';
@@ -76,7 +84,7 @@ export async function rollbackStep(
       dns.flipped === true ||
       (!rb.dnsRestored &&
         dns.pendingChangeKind !== 'restore' &&
-        (await recordsOnTarget(state, { elasticache, route53 })));
+        (await targetServedClients(state, { elasticache, route53 })));
     if (served) rb.targetServed = true;
   }
   const flipped = rb.targetServed === true;
@@ -186,18 +194,11 @@ export async function rollbackStep(
   return state;
 }
 
-/** Whether any moved record points at the new group's endpoint now. */
-async function recordsOnTarget(state: MigrationState, { elasticache, route53 }: Deps): Promise<boolean> {
+async function targetServedClients(state: MigrationState, { elasticache, route53 }: Deps) {
   const plan = state.plan;
   if (!plan || plan.dns.length === 0) return false;
   const target = await findGroup(elasticache, plan.target.id);
-  if (!target) return false;
-  for (const record of plan.dns) {
-    const current = await findRecord(route53, record.hostedZoneId, record.recordName, 'CNAME');
-    const value = current?.ResourceRecords?.[0]?.Value;
-    if (value && sameHost(value, endpointOf(target, record.endpoint))) return true;
-  }
-  return false;
+  return target ? anyRecordPointsAt(route53, plan.dns, target) : false;
 }
 
 /** Describes what is left behind, for RollbackFailedError (the operator's to-do list). */

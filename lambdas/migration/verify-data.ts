@@ -4,18 +4,9 @@ import { isIP } from 'node:net';
 import type { ReplicationGroup } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
 import { DataVerificationError, DnsCutoverMismatchError } from '../shared/errors.js';
-import type { RedisEndpointSpec, VerifierReport } from '../verifier/index.js';
-import { verify } from '../verifier/index.js';
+import type { RedisEndpointSpec } from '../verifier/index.js';
 import { endpointOf, findGroup } from './aws.js';
-import {
-  checkDeadline,
-  clearDeadline,
-  completeStep,
-  requirePlan,
-  setDeadline,
-  startStep,
-} from './progress.js';
-import { readAuthToken } from './secrets.js';
+import { checkDeadline, clearDeadline, requirePlan, setDeadline } from './progress.js';
 import type { MigrationState } from './state.js';
 
 /**
@@ -85,66 +76,6 @@ export async function endpointSpec(
     authToken,
     clusterMode,
   };
-}
-
-function describeReport(report: VerifierReport): string {
-  const kinds = Object.entries(report.counts)
-    .filter(([, n]) => n > 0)
-    .map(
-      ([kind, n]) =>
-        `${kind}: ${n}${report.examples[kind as keyof typeof report.examples]?.length ? ` (e.g. ${report.examples[kind as keyof typeof report.examples].join(', ')})` : ''}`,
-    );
-  return `${report.keysChecked} source keys and ${report.targetKeysScanned} target keys checked; ${kinds.length ? kinds.join('; ') : 'no differences'}`;
-}
-
-/**
- * Proves the new group holds the source's data (every key, type, value and absolute expiry, both
- * directions), a slice at a time: the verifier stops within the time budget and the cursor
- * travels in the state; the state machine calls again until done.
- */
-export async function verifyData(
-  state: MigrationState,
-  deps: Deps,
-  now = Date.now(),
-): Promise<MigrationState> {
-  const plan = requirePlan(state);
-  startStep(state, 'verifyData', now);
-  const previous = state.progress.dataVerification;
-  if (previous?.done) return state;
-  const [source, target] = await Promise.all([
-    findGroup(deps.elasticache, plan.source.id),
-    findGroup(deps.elasticache, plan.target.id),
-  ]);
-  if (!source || !target) throw new DataVerificationError('The source or the new group no longer exists.');
-  const token = plan.authTokenSecretArn
-    ? await readAuthToken(deps.secrets, plan.authTokenSecretArn)
-    : undefined;
-  const resolver = resolverFor(deps.network);
-  const result = await verify({
-    source: await endpointSpec(source, source.AuthTokenEnabled ? token : undefined, deps.network, resolver),
-    target: await endpointSpec(target, target.AuthTokenEnabled ? token : undefined, deps.network, resolver),
-    mode: plan.options.verification.mode === 'sample' ? 'sample' : 'full',
-    policy: { writesFrozen: plan.options.writesFrozen },
-    cursor: previous?.cursor,
-    timeBudgetMs: deps.timeBudgetMs,
-    revealKeyNames: plan.options.verification.revealKeyNames,
-    ...(plan.options.verification.maxKeysPerSecond !== undefined
-      ? { tuning: { maxKeysPerSecond: plan.options.verification.maxKeysPerSecond } }
-      : {}),
-  });
-  if (!result.done) {
-    state.progress.dataVerification = { done: false, cursor: result.cursor, report: result.report };
-    return state;
-  }
-  state.progress.dataVerification = { done: true, verdict: result.verdict, report: result.report };
-  if (result.verdict !== 'pass') {
-    throw new DataVerificationError(
-      `The new group's data does not match the source's (${plan.options.writesFrozen ? 'writes frozen' : 'writes not frozen'}): ${describeReport(result.report)}. Applications were not moved.`,
-    );
-  }
-  state.progress.dataVerified = true;
-  completeStep(state, 'verifyData', now);
-  return state;
 }
 
 /**
