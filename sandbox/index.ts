@@ -6,6 +6,7 @@ import { FaultInjector, type FaultSpec } from './faults.js';
 import { type Fixture, type FixtureInput, parseFixture } from './fixture.js';
 import { RedisDataPlane, type RedisDataPlaneOptions } from './redis/dataplane.js';
 import { SandboxServer } from './server.js';
+import { CloudWatchStore, cloudWatchService } from './services/cloudwatch.js';
 import { ElastiCacheStore, elastiCacheService } from './services/elasticache/service.js';
 import { KmsStore, kmsService } from './services/kms.js';
 import { Route53Store, route53Service } from './services/route53.js';
@@ -55,6 +56,7 @@ export interface SandboxWorld {
   elasticache: ElastiCacheStore;
   route53: Route53Store;
   sns: SnsStore;
+  cloudwatch: CloudWatchStore;
 }
 
 export interface Sandbox extends SandboxWorld {
@@ -88,6 +90,7 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
   const kms = new KmsStore(ctx);
   const secrets = new SecretStore(ctx);
   const sns = new SnsStore(ctx);
+  const cloudwatch = new CloudWatchStore(ctx);
   const elasticache = new ElastiCacheStore(ctx, kms, secrets, dataPlane);
   const route53 = new Route53Store(ctx, (ref) => elasticache.endpointOf(ref.group, ref.endpoint));
 
@@ -97,6 +100,7 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
   for (const group of fixture.elasticache.parameterGroups) elasticache.seedParameterGroup(group);
   for (const group of fixture.elasticache.replicationGroups) await elasticache.seedGroup(group);
   for (const zone of fixture.route53.hostedZones) route53.seedZone(zone);
+  for (const alarm of fixture.cloudwatch.alarms) cloudwatch.seed(alarm);
   ctx.faults.add(...fixture.faults);
 
   const world: SandboxWorld = {
@@ -109,6 +113,7 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
     elasticache,
     route53,
     sns,
+    cloudwatch,
   };
   const services = [
     elastiCacheService(ctx, elasticache),
@@ -116,11 +121,12 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
     kmsService(ctx, kms),
     secretsManagerService(ctx, secrets),
     snsService(ctx, sns),
+    cloudWatchService(ctx, cloudwatch),
   ];
   return { world, services };
 }
 
-/** Starts a local AWS (ElastiCache, Route 53, KMS, Secrets Manager, SNS) seeded from a fixture. */
+/** Starts a local AWS (ElastiCache, Route 53, KMS, Secrets Manager, SNS, CloudWatch) seeded from a fixture. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const dataPlane: DataPlane =
     options.dataPlane === 'redis'
