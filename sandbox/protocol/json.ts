@@ -3,11 +3,18 @@ import type { ServiceSchemas } from './schema.js';
 import type { ProtocolRequest, ProtocolResponse, WireHandler } from './types.js';
 
 /**
- * The awsJson1_1 protocol (KMS, Secrets Manager): `X-Amz-Target: {TargetPrefix}.{Operation}`,
+ * The awsJson1_1 protocol (KMS, Secrets Manager) and awsJson1_0 (Step Functions), which differ only
+ * in the content type: `X-Amz-Target: {TargetPrefix}.{Operation}`,
  * JSON bodies with member names as keys and timestamps as epoch seconds; errors carry the shape
  * name in `__type` and in the `x-amzn-errortype` header.
  */
-export function jsonProtocol(options: { schemas: ServiceSchemas; targetPrefix: string }): WireHandler {
+export function jsonProtocol(options: {
+  schemas: ServiceSchemas;
+  targetPrefix: string;
+  /** @default '1.1' */
+  version?: '1.0' | '1.1';
+}): WireHandler {
+  const contentType = `application/x-amz-json-${options.version ?? '1.1'}`;
   return {
     parse(req: ProtocolRequest) {
       const target = req.headers['x-amz-target'] ?? '';
@@ -34,7 +41,7 @@ export function jsonProtocol(options: { schemas: ServiceSchemas; targetPrefix: s
           return raw instanceof Date ? raw.getTime() / 1000 : value;
         },
       );
-      return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body };
+      return { status: 200, headers: { 'content-type': contentType }, body };
     },
     error(fault, requestId): ProtocolResponse {
       const modelled = options.schemas.errors.get(fault.code);
@@ -47,7 +54,7 @@ export function jsonProtocol(options: { schemas: ServiceSchemas; targetPrefix: s
       return {
         status,
         headers: {
-          'content-type': 'application/x-amz-json-1.1',
+          'content-type': contentType,
           'x-amzn-errortype': fault.code,
           'x-amzn-requestid': requestId,
         },
