@@ -1,27 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { FUNCTIONS, functionSubstitutions, WORKFLOWS } from '../statemachine/manifest.js';
 import type { Sandbox } from './index.js';
 import { type LambdaHandler, type LocalRunOptions, runLocal } from './stepfunctions.js';
 
 /**
  * The workflow as deployed, but local: the real ASL file, the real handlers, the sandbox as AWS.
- * Substitution names match infra/ (one Lambda function per step).
+ * The functions and their substitution names are the manifest's, as in infra/.
  */
-export const FUNCTIONS = {
-  PreflightFunctionArn: 'preflight',
-  SnapshotFunctionArn: 'snapshot',
-  RestoreFunctionArn: 'restore',
-  VerifyTargetFunctionArn: 'verify-target',
-  VerifyDataFunctionArn: 'verify-data',
-  ChangeTrackingFunctionArn: 'change-tracking',
-  CutoverFunctionArn: 'cutover',
-  DecommissionFunctionArn: 'decommission',
-  RollbackFunctionArn: 'rollback',
-  RequestApprovalFunctionArn: 'request-approval',
-} as const;
 
 export const MIGRATION_DEFINITION_FILE = fileURLToPath(
-  new URL('../statemachine/migrate-replication-group.asl.json', import.meta.url),
+  new URL(`../statemachine/${WORKFLOWS.MigrateReplicationGroup.file}`, import.meta.url),
 );
 
 export const LOCAL_KMS_ALIAS = 'alias/elasticache-at-rest';
@@ -31,8 +20,9 @@ export function localFunctionArn(name: string): string {
   return `arn:aws:lambda:us-east-1:123456789012:function:at-rest-migrator-${name}`;
 }
 
-export const LOCAL_SUBSTITUTIONS: Record<string, string> = Object.fromEntries(
-  Object.entries(FUNCTIONS).map(([key, name]) => [key, localFunctionArn(name)]),
+/** Every function's substitution, bound to its local ARN (the handler's name). */
+export const LOCAL_SUBSTITUTIONS: Record<string, string> = functionSubstitutions((_name, spec) =>
+  localFunctionArn(spec.handler),
 );
 
 /**
@@ -52,7 +42,7 @@ export function configureLocalEnvironment(sandbox: Sandbox, extra: Record<string
 /** Imports every handler that exists, keyed by its local function ARN. */
 export async function loadHandlers(): Promise<Record<string, LambdaHandler>> {
   const handlers: Record<string, LambdaHandler> = {};
-  for (const name of Object.values(FUNCTIONS)) {
+  for (const { handler: name } of Object.values(FUNCTIONS)) {
     const path = fileURLToPath(new URL(`../lambdas/handlers/${name}.ts`, import.meta.url));
     try {
       readFileSync(path);
