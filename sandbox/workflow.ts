@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FUNCTIONS, functionSubstitutions, WORKFLOWS } from '../statemachine/manifest.js';
@@ -73,32 +73,21 @@ export function runMigration(options: MigrationRunOptions) {
 
 export const STATE_MACHINE_DIR = fileURLToPath(new URL('../statemachine/', import.meta.url));
 
-/** `migrate-replication-group.asl.json` → `MigrateReplicationGroup`: the CDK app's workflow names. */
-export function workflowName(file: string): string {
-  return file
-    .replace(/\.asl\.json$/, '')
-    .split('-')
-    .map((word) => `${word.charAt(0).toUpperCase()}${word.slice(1)}`)
-    .join('');
-}
-
 /**
- * Every workflow of `statemachine/`, named as the deployment names them, with the substitutions a
+ * Every workflow of the manifest, named as the deployment names them, with the substitutions a
  * deployment gives: the functions' ARNs, `${<Name>StateMachineArn}` of every workflow, and `extra`.
  */
 export function localStateMachines(
   arnOf: (name: string) => string,
   extra: Record<string, string> = {},
 ): { name: string; definition: string }[] {
-  const files = readdirSync(STATE_MACHINE_DIR)
-    .filter((f) => f.endsWith('.asl.json'))
-    .sort();
+  const workflows = Object.entries(WORKFLOWS).map(([name, { file }]) => ({ name, file }));
   const substitutions: Record<string, string> = { ...LOCAL_SUBSTITUTIONS, ...extra };
-  for (const file of files) substitutions[`${workflowName(file)}StateMachineArn`] = arnOf(workflowName(file));
-  return files.map((file) => {
+  for (const { name } of workflows) substitutions[`${name}StateMachineArn`] = arnOf(name);
+  return workflows.map(({ name, file }) => {
     const text = readFileSync(join(STATE_MACHINE_DIR, file), 'utf8');
     try {
-      return { name: workflowName(file), definition: substitute(text, substitutions) };
+      return { name, definition: substitute(text, substitutions) };
     } catch (error) {
       throw new Error(`statemachine/${file}: ${(error as Error).message}`);
     }

@@ -15,8 +15,11 @@
 export interface FunctionSpec {
   /** Handler module in `lambdas/handlers/`, without `.ts`; also the function's local name. */
   readonly handler: string;
-  /** The `${Name}` the ASL uses for the function's ARN. */
-  readonly substitution: string;
+  /**
+   * The `${Name}` the ASL uses for the function's ARN; none for a function no state machine
+   * invokes (an API's, say).
+   */
+  readonly substitution?: string;
   /** The function's description (shown in the Lambda console). */
   readonly description: string;
   readonly memorySize: number;
@@ -127,10 +130,15 @@ export const WORKFLOWS = {
 export type WorkflowName = keyof typeof WORKFLOWS;
 
 /** The substitutions of every function's ARN: `{ PreflightFunctionArn: arnOf('preflight'), … }`. */
-export function functionSubstitutions<T>(arnOf: (name: FunctionName, spec: FunctionSpec) => T) {
-  return Object.fromEntries(
-    FUNCTION_NAMES.map((name) => [FUNCTIONS[name].substitution, arnOf(name, FUNCTIONS[name])]),
-  ) as Record<string, T>;
+export function functionSubstitutions<T>(
+  arnOf: (name: FunctionName, spec: FunctionSpec) => T,
+): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const name of FUNCTION_NAMES) {
+    const spec: FunctionSpec = FUNCTIONS[name];
+    if (spec.substitution !== undefined) out[spec.substitution] = arnOf(name, spec);
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------------------ tags
