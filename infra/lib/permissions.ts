@@ -116,7 +116,7 @@ function describeCacheKeys(scope: PermissionScope): PolicyStatement {
 /**
  * ElastiCache creates one grant per cache and per backup, with the caller's credentials. The grant
  * is only allowed when an AWS service creates it for a resource (`kms:GrantIsForAWSResource`), and
- * only through ElastiCache (whose `kms:ViaService` value must list DAX as well, per docs/aws-behaviour.md.md).
+ * only through ElastiCache (whose `kms:ViaService` value must list DAX as well, per docs/aws-behaviour.md).
  */
 function createGrantForElastiCache(scope: PermissionScope): PolicyStatement {
   return new PolicyStatement({
