@@ -141,9 +141,17 @@ const VARIABLES = {
     test: /^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w.-]+$/,
     expected: 'an SNS topic ARN',
   }),
-  migrationsTableName: text('MIGRATIONS_TABLE_NAME', 'to claim the source (the migrations table)', {
-    test: /^([\w.-]{3,255}|arn:aws[\w-]*:dynamodb:[\w-]+:\d{12}:table\/[\w.-]{3,255})$/,
-    expected: 'a DynamoDB table name or ARN',
+  migrationsTableName: text(
+    'MIGRATIONS_TABLE_NAME',
+    'for the migrations table, where each source is claimed by one migration',
+    {
+      test: /^([\w.-]{3,255}|arn:aws[\w-]*:dynamodb:[\w-]+:\d{12}:table\/[\w.-]{3,255})$/,
+      expected: 'a DynamoDB table name or ARN',
+    },
+  ),
+  stateMachineArn: text('STATE_MACHINE_ARN', 'to start and read migrations (the migrations API)', {
+    test: /^arn:[^:]+:states:[^:]+:\d{12}:stateMachine:[^:]+$/,
+    expected: 'a Step Functions state machine ARN',
   }),
   allowedHostedZoneIds: list(
     'ALLOWED_HOSTED_ZONE_IDS',
