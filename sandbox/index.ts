@@ -6,12 +6,17 @@ import { FaultInjector, type FaultSpec } from './faults.js';
 import { type Fixture, type FixtureInput, parseFixture } from './fixture.js';
 import { RedisDataPlane, type RedisDataPlaneOptions } from './redis/dataplane.js';
 import { SandboxServer } from './server.js';
+import { CloudWatchStore, cloudWatchService } from './services/cloudwatch.js';
 import { ElastiCacheStore, elastiCacheService } from './services/elasticache/service.js';
 import { KmsStore, kmsService } from './services/kms.js';
 import { Route53Store, route53Service } from './services/route53.js';
 import { SecretStore, secretsManagerService } from './services/secretsmanager.js';
 import { SnsStore, snsService } from './services/sns.js';
+import { stepFunctionsService } from './services/stepfunctions/service.js';
+import { StepFunctionsStore } from './services/stepfunctions/store.js';
 import type { SandboxContext } from './services/types.js';
+import type { LambdaHandler } from './stepfunctions.js';
+import { localStateMachines, STOPPED_MIGRATION_RULES } from './workflow.js';
 
 export type { ClaimItem } from './dynamodb.js';
 export { SANDBOX_MIGRATIONS_TABLE } from './dynamodb.js';
@@ -55,6 +60,12 @@ export interface SandboxWorld {
   elasticache: ElastiCacheStore;
   route53: Route53Store;
   sns: SnsStore;
+  cloudwatch: CloudWatchStore;
+  /**
+   * Step Functions: every workflow of `statemachine/` preloaded under the deployment's name, run
+   * on the local engine with the project's handlers (docs/stepfunctions-sandbox.md).
+   */
+  stepfunctions: StepFunctionsStore;
 }
 
 export interface Sandbox extends SandboxWorld {
@@ -78,7 +89,12 @@ export interface Sandbox extends SandboxWorld {
   stop(): Promise<void>;
 }
 
-async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPlane) {
+async function buildWorld(
+  fixture: Fixture,
+  timeScale: number,
+  dataPlane: DataPlane,
+  functions: () => Promise<Record<string, LambdaHandler>>,
+) {
   const ctx: SandboxContext = {
     region: fixture.region,
     accountId: fixture.accountId,
@@ -88,6 +104,7 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
   const kms = new KmsStore(ctx);
   const secrets = new SecretStore(ctx);
   const sns = new SnsStore(ctx);
+  const cloudwatch = new CloudWatchStore(ctx);
   const elasticache = new ElastiCacheStore(ctx, kms, secrets, dataPlane);
   const route53 = new Route53Store(ctx, (ref) => elasticache.endpointOf(ref.group, ref.endpoint));
 
@@ -97,7 +114,16 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
   for (const group of fixture.elasticache.parameterGroups) elasticache.seedParameterGroup(group);
   for (const group of fixture.elasticache.replicationGroups) await elasticache.seedGroup(group);
   for (const zone of fixture.route53.hostedZones) route53.seedZone(zone);
+  for (const alarm of fixture.cloudwatch.alarms) cloudwatch.seed(alarm);
   ctx.faults.add(...fixture.faults);
+  const stepfunctions = new StepFunctionsStore(ctx, { functions, timeScale });
+  for (const machine of localStateMachines((name) => stepfunctions.machineArn(name)))
+    stepfunctions.addMachine(machine.name, machine.definition);
+  for (const rule of STOPPED_MIGRATION_RULES)
+    if (
+      [rule.source, rule.target].every((name) => stepfunctions.machines.has(stepfunctions.machineArn(name)))
+    )
+      stepfunctions.rules.push(rule);
 
   const world: SandboxWorld = {
     clock: ctx.clock,
@@ -109,6 +135,8 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
     elasticache,
     route53,
     sns,
+    cloudwatch,
+    stepfunctions,
   };
   const services = [
     elastiCacheService(ctx, elasticache),
@@ -116,11 +144,13 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
     kmsService(ctx, kms),
     secretsManagerService(ctx, secrets),
     snsService(ctx, sns),
+    cloudWatchService(ctx, cloudwatch),
+    stepFunctionsService(ctx, stepfunctions),
   ];
   return { world, services };
 }
 
-/** Starts a local AWS (ElastiCache, Route 53, KMS, Secrets Manager, SNS) seeded from a fixture. */
+/** Starts a local AWS (ElastiCache, Route 53, KMS, Secrets Manager, SNS, CloudWatch) seeded from a fixture. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const dataPlane: DataPlane =
     options.dataPlane === 'redis'
@@ -128,9 +158,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       : options.dataPlane === 'null' || options.dataPlane === undefined
         ? new NullDataPlane()
         : options.dataPlane;
+  // The handlers bind their clients at import: the first execution points the process at this
+  // sandbox (as a deployment's environment would), unless a test already did.
+  const functions = async () => {
+    const { configureLocalEnvironment, loadHandlers } = await import('./workflow.js');
+    if (process.env.AWS_ENDPOINT_URL !== sandbox.endpoint)
+      configureLocalEnvironment(sandbox, sandbox.dnsServer ? { DNS_SERVERS: sandbox.dnsServer } : {});
+    return loadHandlers();
+  };
   const seed = (input?: FixtureInput | Fixture) => {
     const fixture = parseFixture(input ?? {});
-    return buildWorld(fixture, options.timeScale ?? fixture.timeScale, dataPlane);
+    return buildWorld(fixture, options.timeScale ?? fixture.timeScale, dataPlane, functions);
   };
   let world: SandboxWorld;
   let dns: SandboxDnsServer | undefined;
@@ -175,6 +213,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       sandbox.faults.add(...faults);
     },
     async reset(fixture) {
+      sandbox.stepfunctions.stopAll();
       await dataPlane.reset();
       await sandbox.dynamodb.reset();
       const next = await seed(fixture);
@@ -183,6 +222,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       server.setServices(next.services);
     },
     async stop() {
+      sandbox.stepfunctions.stopAll();
       await server.close();
       await sandbox.dynamodb.close();
       await dns?.close();
