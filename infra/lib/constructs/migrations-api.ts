@@ -62,10 +62,11 @@ export const BAD_REQUEST_BODY_TEMPLATE =
  *   say) and refuses a source another migration holds with a 409.
  * - `GET /migrations`, `GET /migrations/{id}`: executions, and one execution's status, current
  *   step, step timings and errors.
- * - `POST /migrations/{id}/approve`, `/reject`, `/cancel`: answer the approval gate it waits at.
+ * - `POST /migrations/{id}/approve`, `/reject`: answer the approval gate it waits at.
+ * - `POST /migrations/{id}/cancel`: StopExecution; the rollback of a stopped migration runs.
  *
- * The function may start executions of this state machine only, read only its executions, and
- * answer only its task tokens; it reads claims and writes nothing else. Only the body reaches
+ * The function may start executions of this state machine only, read and stop only its executions,
+ * and answer only its task tokens; it reads claims and writes nothing else. Only the body reaches
  * Step Functions: no header (the caller's Authorization) is read or passed on.
  */
 export class MigrationsApi extends Construct {
@@ -106,6 +107,12 @@ export class MigrationsApi extends Construct {
       new PolicyStatement({
         sid: 'ReadMigrations',
         actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+        resources: [executionsArn],
+      }),
+      new PolicyStatement({
+        // Cancel: the deployment's status-change rule starts RollbackStoppedMigration on ABORTED.
+        sid: 'CancelMigrations',
+        actions: ['states:StopExecution'],
         resources: [executionsArn],
       }),
       new PolicyStatement({
@@ -181,7 +188,8 @@ export class MigrationsApi extends Construct {
     };
     const migrations = this.api.root.addResource('migrations');
     migrations.addMethod('POST', integration, {
-      requestModels: { 'application/json': this.inputModel },
+      // `$default`: the model applies whatever Content-Type the caller sends (else none would).
+      requestModels: { $default: this.inputModel },
       requestValidator: this.validator,
     });
     migrations.addMethod('GET', integration, { requestValidator: this.validator });

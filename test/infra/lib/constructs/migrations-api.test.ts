@@ -57,7 +57,7 @@ describe('the migrations API', () => {
     const start = methods.find((m) => routeOf(m as never) === 'POST /migrations');
     expect(start?.Properties.RequestValidatorId).toEqual({ Ref: validatorId });
     expect(start?.Properties.RequestModels).toEqual({
-      'application/json': { Ref: logicalIdOf(stack, api.inputModel) },
+      $default: { Ref: logicalIdOf(stack, api.inputModel) },
     });
     for (const method of methods) {
       expect(method.Properties.RequestValidatorId, routeOf(method as never)).toEqual({ Ref: validatorId });
@@ -124,7 +124,13 @@ describe("the API function's role", () => {
     });
   });
 
-  it('reads claims and nothing else: no StopExecution, no writes, no wildcard action', () => {
+  it('may stop only that machine’s executions (cancel)', () => {
+    const cancel = bySid.get('CancelMigrations');
+    expect(cancel?.Action).toEqual('states:StopExecution');
+    expect(cancel?.Resource).toEqual(bySid.get('ReadMigrations')?.Resource);
+  });
+
+  it('reads claims and writes nothing else, with no wildcard action', () => {
     expect(bySid.get('ReadClaims')).toEqual({
       Sid: 'ReadClaims',
       Effect: 'Allow',
@@ -141,6 +147,7 @@ describe("the API function's role", () => {
       'states:SendTaskFailure',
       'states:SendTaskSuccess',
       'states:StartExecution',
+      'states:StopExecution',
     ]);
   });
 
