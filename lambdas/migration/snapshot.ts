@@ -3,7 +3,7 @@ import type { Clients } from '../shared/clients.js';
 import { SnapshotFailedError, SnapshotNameConflictError } from '../shared/errors.js';
 import { belongsTo, findSnapshot, tagsOf } from './aws.js';
 import { retryWhileBusy, untilAvailable } from './group-state.js';
-import { TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
+import { ROLE_INTERMEDIATE_SNAPSHOT, ROLE_SOURCE, TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
 import {
   checkDeadline,
   clearDeadline,
@@ -47,7 +47,7 @@ export async function startSnapshot(
           KmsKeyId: plan.kmsKeyArn,
           Tags: [
             { Key: TAG_MIGRATION_ID, Value: plan.migrationId },
-            { Key: TAG_ROLE, Value: 'intermediate-snapshot' },
+            { Key: TAG_ROLE, Value: ROLE_INTERMEDIATE_SNAPSHOT },
           ],
         }),
       );
@@ -73,14 +73,14 @@ export async function startSnapshot(
 async function claimSource(elasticache: Deps['elasticache'], plan: MigrationPlan): Promise<void> {
   await untilAvailable(elasticache, plan.source.id);
   const tags = await retryWhileBusy(() => tagsOf(elasticache, plan.source.arn));
-  if (tags[TAG_MIGRATION_ID] === plan.migrationId && tags[TAG_ROLE] === 'source') return;
+  if (tags[TAG_MIGRATION_ID] === plan.migrationId && tags[TAG_ROLE] === ROLE_SOURCE) return;
   await retryWhileBusy(() =>
     elasticache.send(
       new AddTagsToResourceCommand({
         ResourceName: plan.source.arn,
         Tags: [
           { Key: TAG_MIGRATION_ID, Value: plan.migrationId },
-          { Key: TAG_ROLE, Value: 'source' },
+          { Key: TAG_ROLE, Value: ROLE_SOURCE },
         ],
       }),
     ),
