@@ -254,7 +254,12 @@ export const permissions = {
    */
   preflight(scope: PermissionScope): PolicyStatement[] {
     return [
-      elasticacheRead('ReadCaches'),
+      // It proves that the new group's subnet group and user groups exist.
+      elasticacheRead(
+        'ReadCaches',
+        'elasticache:DescribeCacheSubnetGroups',
+        'elasticache:DescribeUserGroups',
+      ),
       listTags(),
       readCutoverZones(scope, ['route53:GetHostedZone', 'route53:ListResourceRecordSets']),
       describeCacheKeys(scope),

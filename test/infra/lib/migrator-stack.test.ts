@@ -193,7 +193,10 @@ const claim = (Action: string | string[]) => ({
 /** Every statement each step holds besides logs and tracing, exactly. */
 const EXPECTED: Record<FunctionName, Record<string, unknown>> = {
   preflight: {
-    ReadCaches: READ,
+    ReadCaches: {
+      ...READ,
+      Action: [...READ.Action, 'elasticache:DescribeCacheSubnetGroups', 'elasticache:DescribeUserGroups'],
+    },
     ReadCacheTags: READ_TAGS,
     ReadConfiguredZones: {
       ...LIST_RECORDS,
