@@ -20,6 +20,7 @@ import { type MigratorConfig, normalizeRecordName } from '../config/schema.js';
 import { acknowledgeFindings } from './acknowledgements.js';
 import { CacheEncryptionKey, NotificationKey } from './constructs/keys.js';
 import { MigrationStateMachine } from './constructs/migration-state-machine.js';
+import { MigrationsApi } from './constructs/migrations-api.js';
 import { MigratorFunction } from './constructs/migrator-function.js';
 import { MigrationMonitoring } from './constructs/monitoring.js';
 import { MigrationNotifications } from './constructs/notifications.js';
@@ -67,6 +68,8 @@ export class MigratorStack extends Stack {
   readonly verifierSecurityGroup: SecurityGroup;
   /** The exclusive claim of each source group (lambdas/migration/claim.ts). */
   readonly migrationsTable: Table;
+  /** Start, watch and approve migrations over HTTPS with IAM authorization. */
+  readonly api: MigrationsApi;
 
   constructor(scope: Construct, id: string, props: MigratorStackProps) {
     super(scope, id, {
@@ -210,6 +213,14 @@ export class MigratorStack extends Stack {
       ]),
     ) as Record<WorkflowName, MigrationStateMachine>;
 
+    this.api = new MigrationsApi(this, 'MigrationsApi', {
+      stateMachine: this.workflows.MigrateReplicationGroup.stateMachine,
+      migrationsTable: this.migrationsTable,
+      entry: join(sources.handlersDir, 'api.ts'),
+      logLevel: config.logging.level,
+      logRetention,
+    });
+
     this.notifications.reportExecutions(
       'ExecutionStatusChanged',
       Object.values(this.workflows).map((workflow) => workflow.stateMachine),
@@ -231,6 +242,10 @@ export class MigratorStack extends Stack {
     for (const [name, workflow] of Object.entries(this.workflows)) {
       new CfnOutput(this, `${name}StateMachineArn`, { value: workflow.stateMachine.stateMachineArn });
     }
+    new CfnOutput(this, 'MigrationsApiUrl', {
+      value: this.api.api.url,
+      description: 'runbooks/start-via-api.md',
+    });
     new CfnOutput(this, 'ApprovalTopicArn', { value: this.approvalTopic.topicArn });
     new CfnOutput(this, 'MigrationsTableName', {
       value: tableName,
