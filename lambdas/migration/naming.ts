@@ -55,6 +55,11 @@ export function finalSnapshotName(sourceId: string, shortId: string): string {
 }
 
 /** Tags this tool puts on what it touches; IAM policies in infra/ key on them. */
-export const TAG_MIGRATION_ID = 'at-rest-migrator:migration-id';
-export const TAG_ROLE = 'at-rest-migrator:role';
-export const TAG_SOURCE = 'at-rest-migrator:source';
+export {
+  ROLE_INTERMEDIATE_SNAPSHOT,
+  ROLE_SOURCE,
+  ROLE_TARGET,
+  TAG_MIGRATION_ID,
+  TAG_ROLE,
+  TAG_SOURCE,
+} from '../../statemachine/manifest.js';
