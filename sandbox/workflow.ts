@@ -18,6 +18,7 @@ export const FUNCTIONS = {
   DecommissionFunctionArn: 'decommission',
   RollbackFunctionArn: 'rollback',
   RequestApprovalFunctionArn: 'request-approval',
+  AlarmsFunctionArn: 'alarms',
 } as const;
 
 export const MIGRATION_DEFINITION_FILE = fileURLToPath(
@@ -43,6 +44,8 @@ export function configureLocalEnvironment(sandbox: Sandbox, extra: Record<string
   Object.assign(process.env, sandbox.env, {
     DEFAULT_KMS_KEY_ID: LOCAL_KMS_ALIAS,
     APPROVAL_TOPIC_ARN: `arn:aws:sns:${sandbox.region}:${sandbox.accountId}:${LOCAL_APPROVAL_TOPIC}`,
+    // The recommended alarms notify the deployment's topic; locally, the approval topic stands in.
+    ALARM_TOPIC_ARN: `arn:aws:sns:${sandbox.region}:${sandbox.accountId}:${LOCAL_APPROVAL_TOPIC}`,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
     POWERTOOLS_SERVICE_NAME: 'elasticache-at-rest-migrator',
     ...extra,

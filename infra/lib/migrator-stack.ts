@@ -109,6 +109,13 @@ export const STEPS = {
     memorySize: 256,
     timeout: Duration.minutes(2),
   },
+  alarms: {
+    file: 'alarms.ts',
+    substitution: 'AlarmsFunctionArn',
+    description: "Alarms: carries the source's CloudWatch alarms over to the new group, removes the old ones",
+    memorySize: 256,
+    timeout: Duration.minutes(2),
+  },
   requestApproval: {
     file: 'request-approval.ts',
     substitution: 'RequestApprovalFunctionArn',
@@ -221,6 +228,7 @@ export class MigratorStack extends Stack {
       cutover: make('cutover', permissions.cutover(permissionScope)),
       decommission: make('decommission', permissions.decommission(permissionScope)),
       rollback: make('rollback', permissions.rollback(permissionScope)),
+      alarms: make('alarms', permissions.alarms(permissionScope)),
       requestApproval: make('requestApproval', []),
     };
     this.functions = functions;
@@ -265,6 +273,8 @@ export class MigratorStack extends Stack {
         : { criticalEmails: config.notifications.criticalEmails }),
     });
     this.approvalTopic = this.createApprovalTopic(config, notificationKey);
+    // The recommended alarms notify the deployment's topic (its policy lets CloudWatch publish).
+    functions.alarms.bind('ALARM_TOPIC_ARN', this.notifications.topic.topicArn);
     functions.requestApproval.bind(
       'APPROVAL_TOPIC_ARN',
       this.approvalTopic.topicArn,

@@ -28,3 +28,15 @@ export const TAG_SECRET_ALLOWED = 'at-rest-migrator:allowed';
  */
 export const INTERMEDIATE_SNAPSHOT_PATTERN = '*-mig-*';
 export const FINAL_SNAPSHOT_PATTERN = '*-final-*';
+
+/** An alarm a migration created for the new group (set in the PutMetricAlarm request). */
+export const ROLE_ALARM = 'alarm';
+
+/** A source alarm marked for removal once the source is deleted. */
+export const ROLE_SOURCE_ALARM = 'source-alarm';
+
+/**
+ * Names of the alarms a migration creates, as an IAM resource-name wildcard: they follow
+ * `lambdas/migration/naming.ts` (`at-rest-migrator/<target id>/…`).
+ */
+export const ALARM_NAME_PATTERN = 'at-rest-migrator/*';

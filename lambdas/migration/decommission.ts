@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
 import { SourceDeletionFailedError, SourceDeletionRefusedError } from '../shared/errors.js';
+import { alarmSummary, alarmWarnings } from './alarms.js';
 import { belongsTo, endpointOf, findGroup, findRecord, findSnapshot, sameHost } from './aws.js';
 import { releaseClaim } from './claim.js';
 import { TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
@@ -183,6 +184,8 @@ function summarize(state: MigrationState, endpoints: Record<string, string>): Mi
       );
     }
   }
+  warnings.push(...alarmWarnings(state));
+  const backupNode = state.progress.backupNode;
   return {
     migrationId: state.migrationId,
     outcome: plan.options.deleteSource ? 'migrated' : 'migrated-source-kept',
@@ -208,6 +211,8 @@ function summarize(state: MigrationState, endpoints: Record<string, string>): Mi
         }
       : undefined,
     changes: plan.changes ?? [],
+    ...(backupNode?.done && backupNode.clusterId ? { backupNode: backupNode.clusterId } : {}),
+    ...(state.progress.alarms ? { alarms: alarmSummary(state) } : {}),
     cutover: {
       method: plan.cutover.method,
       dataPolicy: plan.cutover.dataPolicy,

@@ -58,3 +58,13 @@ export function finalSnapshotName(sourceId: string, shortId: string): string {
 export const TAG_MIGRATION_ID = 'at-rest-migrator:migration-id';
 export const TAG_ROLE = 'at-rest-migrator:role';
 export const TAG_SOURCE = 'at-rest-migrator:source';
+
+/**
+ * Alarms a migration creates are named `at-rest-migrator/<target id>/…`: the IAM policy lets the
+ * tool write only alarms under this prefix (infra/lib/tags.ts, ALARM_NAME_PATTERN).
+ */
+export const ALARM_NAME_PREFIX = 'at-rest-migrator/';
+/** TAG_ROLE of an alarm a migration created for the new group. */
+export const ROLE_ALARM = 'alarm';
+/** TAG_ROLE of a source alarm marked for removal once the source is deleted. */
+export const ROLE_SOURCE_ALARM = 'source-alarm';

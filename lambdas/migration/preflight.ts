@@ -281,6 +281,8 @@ export async function preflight(
       verification: input.verification,
       writesFrozen: input.writesFrozen,
       dryRun: input.dryRun,
+      alarms: input.alarms,
+      backups: input.backups,
     },
     cutover,
     changes,

@@ -5,6 +5,8 @@
 export const env = {
   defaultKmsKeyId: process.env.DEFAULT_KMS_KEY_ID || undefined,
   approvalTopicArn: process.env.APPROVAL_TOPIC_ARN || undefined,
+  /** The deployment's notification topic: the actions of the recommended alarms. */
+  alarmTopicArn: process.env.ALARM_TOPIC_ARN || undefined,
   /** The DynamoDB table of source claims (lambdas/migration/claim.ts). */
   migrationsTableName: process.env.MIGRATIONS_TABLE_NAME || undefined,
   allowedHostedZoneIds: (process.env.ALLOWED_HOSTED_ZONE_IDS ?? '')
