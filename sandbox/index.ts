@@ -12,7 +12,11 @@ import { KmsStore, kmsService } from './services/kms.js';
 import { Route53Store, route53Service } from './services/route53.js';
 import { SecretStore, secretsManagerService } from './services/secretsmanager.js';
 import { SnsStore, snsService } from './services/sns.js';
+import { stepFunctionsService } from './services/stepfunctions/service.js';
+import { StepFunctionsStore } from './services/stepfunctions/store.js';
 import type { SandboxContext } from './services/types.js';
+import type { LambdaHandler } from './stepfunctions.js';
+import { localStateMachines, STOPPED_MIGRATION_RULES } from './workflow.js';
 
 export type { ClaimItem } from './dynamodb.js';
 export { SANDBOX_MIGRATIONS_TABLE } from './dynamodb.js';
@@ -57,6 +61,11 @@ export interface SandboxWorld {
   route53: Route53Store;
   sns: SnsStore;
   cloudwatch: CloudWatchStore;
+  /**
+   * Step Functions: every workflow of `statemachine/` preloaded under the deployment's name, run
+   * on the local engine with the project's handlers (docs/stepfunctions-sandbox.md).
+   */
+  stepfunctions: StepFunctionsStore;
 }
 
 export interface Sandbox extends SandboxWorld {
@@ -80,7 +89,12 @@ export interface Sandbox extends SandboxWorld {
   stop(): Promise<void>;
 }
 
-async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPlane) {
+async function buildWorld(
+  fixture: Fixture,
+  timeScale: number,
+  dataPlane: DataPlane,
+  functions: () => Promise<Record<string, LambdaHandler>>,
+) {
   const ctx: SandboxContext = {
     region: fixture.region,
     accountId: fixture.accountId,
@@ -102,6 +116,14 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
   for (const zone of fixture.route53.hostedZones) route53.seedZone(zone);
   for (const alarm of fixture.cloudwatch.alarms) cloudwatch.seed(alarm);
   ctx.faults.add(...fixture.faults);
+  const stepfunctions = new StepFunctionsStore(ctx, { functions, timeScale });
+  for (const machine of localStateMachines((name) => stepfunctions.machineArn(name)))
+    stepfunctions.addMachine(machine.name, machine.definition);
+  for (const rule of STOPPED_MIGRATION_RULES)
+    if (
+      [rule.source, rule.target].every((name) => stepfunctions.machines.has(stepfunctions.machineArn(name)))
+    )
+      stepfunctions.rules.push(rule);
 
   const world: SandboxWorld = {
     clock: ctx.clock,
@@ -114,6 +136,7 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
     route53,
     sns,
     cloudwatch,
+    stepfunctions,
   };
   const services = [
     elastiCacheService(ctx, elasticache),
@@ -122,6 +145,7 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
     secretsManagerService(ctx, secrets),
     snsService(ctx, sns),
     cloudWatchService(ctx, cloudwatch),
+    stepFunctionsService(ctx, stepfunctions),
   ];
   return { world, services };
 }
@@ -134,9 +158,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       : options.dataPlane === 'null' || options.dataPlane === undefined
         ? new NullDataPlane()
         : options.dataPlane;
+  // The handlers bind their clients at import: the first execution points the process at this
+  // sandbox (as a deployment's environment would), unless a test already did.
+  const functions = async () => {
+    const { configureLocalEnvironment, loadHandlers } = await import('./workflow.js');
+    if (process.env.AWS_ENDPOINT_URL !== sandbox.endpoint)
+      configureLocalEnvironment(sandbox, sandbox.dnsServer ? { DNS_SERVERS: sandbox.dnsServer } : {});
+    return loadHandlers();
+  };
   const seed = (input?: FixtureInput | Fixture) => {
     const fixture = parseFixture(input ?? {});
-    return buildWorld(fixture, options.timeScale ?? fixture.timeScale, dataPlane);
+    return buildWorld(fixture, options.timeScale ?? fixture.timeScale, dataPlane, functions);
   };
   let world: SandboxWorld;
   let dns: SandboxDnsServer | undefined;
@@ -181,6 +213,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       sandbox.faults.add(...faults);
     },
     async reset(fixture) {
+      sandbox.stepfunctions.stopAll();
       await dataPlane.reset();
       await sandbox.dynamodb.reset();
       const next = await seed(fixture);
@@ -189,6 +222,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       server.setServices(next.services);
     },
     async stop() {
+      sandbox.stepfunctions.stopAll();
       await server.close();
       await sandbox.dynamodb.close();
       await dns?.close();

@@ -4,7 +4,7 @@ import type { ServiceSchemas } from './schema.js';
 import type { ProtocolRequest, ProtocolResponse, WireHandler } from './types.js';
 
 /**
- * The awsJson1_1 protocol (KMS, Secrets Manager) and awsJson1_0 (CloudWatch):
+ * The awsJson1_1 protocol (KMS, Secrets Manager) and awsJson1_0 (CloudWatch, Step Functions):
  * `X-Amz-Target: {TargetPrefix}.{Operation}`, JSON bodies with member names as keys and
  * timestamps as epoch seconds; errors carry the shape name in `__type` and in the
  * `x-amzn-errortype` header. A service with the `awsQueryCompatible` trait (CloudWatch) also
