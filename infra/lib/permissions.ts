@@ -311,7 +311,8 @@ export const permissions = {
    */
   preflight(scope: PermissionScope): PolicyStatement[] {
     return [
-      elasticacheRead('ReadCaches'),
+      // DescribeCacheParameters: the source's backup headroom (reserved-memory-percent).
+      elasticacheRead('ReadCaches', 'elasticache:DescribeCacheParameters'),
       listTags(),
       readCutoverZones(scope, ['route53:GetHostedZone', 'route53:ListResourceRecordSets']),
       describeCacheKeys(scope),

@@ -219,7 +219,7 @@ const markAlarms = (Action: string, condition: Record<string, unknown>) => ({
 /** Every statement each step holds besides logs and tracing, exactly. */
 const EXPECTED: Record<StepName, Record<string, unknown>> = {
   preflight: {
-    ReadCaches: READ,
+    ReadCaches: { ...READ, Action: [...READ.Action, 'elasticache:DescribeCacheParameters'] },
     ReadCacheTags: READ_TAGS,
     ReadConfiguredZones: {
       ...LIST_RECORDS,
