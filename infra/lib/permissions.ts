@@ -1,8 +1,6 @@
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import {
-  ALARM_NAME_PATTERN,
-  FINAL_SNAPSHOT_PATTERN,
-  INTERMEDIATE_SNAPSHOT_PATTERN,
+  type FunctionName,
   ROLE_INTERMEDIATE_SNAPSHOT,
   ROLE_SOURCE,
   ROLE_SOURCE_ALARM,
@@ -10,7 +8,8 @@ import {
   TAG_MIGRATION_ID,
   TAG_ROLE,
   TAG_SECRET_ALLOWED,
-} from './tags.js';
+} from '../../statemachine/manifest.js';
+import { ALARM_NAME_PATTERN, FINAL_SNAPSHOT_PATTERN, INTERMEDIATE_SNAPSHOT_PATTERN } from './tags.js';
 
 /**
  * Least-privilege IAM statements for each step of the workflow, in one place so that a reviewer can
@@ -120,7 +119,7 @@ function describeCacheKeys(scope: PermissionScope): PolicyStatement {
 /**
  * ElastiCache creates one grant per cache and per backup, with the caller's credentials. The grant
  * is only allowed when an AWS service creates it for a resource (`kms:GrantIsForAWSResource`), and
- * only through ElastiCache (whose `kms:ViaService` value must list DAX as well, per docs/aws-behaviour.md.md).
+ * only through ElastiCache (whose `kms:ViaService` value must list DAX as well, per docs/aws-behaviour.md).
  */
 function createGrantForElastiCache(scope: PermissionScope): PolicyStatement {
   return new PolicyStatement({
@@ -551,3 +550,25 @@ export const permissions = {
     ];
   },
 };
+
+/**
+ * Each function's own statements, one entry per function of the workflow manifest
+ * (statemachine/manifest.ts): a function added there does not compile until it has its entry.
+ * Statements that come with a resource of the stack (the claims table, the approval topic) are
+ * added where the stack binds the resource.
+ */
+export const stepPermissions: Readonly<Record<FunctionName, (scope: PermissionScope) => PolicyStatement[]>> =
+  {
+    preflight: permissions.preflight,
+    snapshot: permissions.snapshot,
+    restore: permissions.restore,
+    verifyTarget: permissions.verifyTarget,
+    verifyData: permissions.verifyData,
+    changeTracking: permissions.changeTracking,
+    cutover: permissions.cutover,
+    decommission: permissions.decommission,
+    rollback: permissions.rollback,
+    alarms: permissions.alarms,
+    // Publishes to the approval topic: bound with the topic in the stack.
+    requestApproval: () => [],
+  };

@@ -2,7 +2,7 @@ import { AddTagsToResourceCommand, CreateSnapshotCommand } from '@aws-sdk/client
 import type { Clients } from '../shared/clients.js';
 import { SnapshotFailedError, SnapshotNameConflictError } from '../shared/errors.js';
 import { belongsTo, findSnapshot } from './aws.js';
-import { TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
+import { ROLE_INTERMEDIATE_SNAPSHOT, ROLE_SOURCE, TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
 import {
   checkDeadline,
   clearDeadline,
@@ -33,7 +33,7 @@ export async function startSnapshot(
       ResourceName: plan.source.arn,
       Tags: [
         { Key: TAG_MIGRATION_ID, Value: plan.migrationId },
-        { Key: TAG_ROLE, Value: 'source' },
+        { Key: TAG_ROLE, Value: ROLE_SOURCE },
       ],
     }),
   );
@@ -53,7 +53,7 @@ export async function startSnapshot(
           KmsKeyId: plan.kmsKeyArn,
           Tags: [
             { Key: TAG_MIGRATION_ID, Value: plan.migrationId },
-            { Key: TAG_ROLE, Value: 'intermediate-snapshot' },
+            { Key: TAG_ROLE, Value: ROLE_INTERMEDIATE_SNAPSHOT },
           ],
         }),
       );

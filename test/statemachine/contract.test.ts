@@ -9,7 +9,7 @@ import {
   TRANSIENT_AWS_ERROR_NAMES,
 } from '../../lambdas/shared/errors.js';
 import { VERIFIER_ERROR_NAMES } from '../../lambdas/verifier/errors.js';
-import { FUNCTIONS } from '../../sandbox/workflow.js';
+import { functionSubstitutions } from '../../statemachine/manifest.js';
 
 const dir = fileURLToPath(new URL('../../statemachine/', import.meta.url));
 const definitions = readdirSync(dir)
@@ -104,7 +104,7 @@ describe.each(definitions)('$file', ({ asl }) => {
   });
 
   it('binds every task to a function of the deployment', () => {
-    const substitutions = new Set(Object.keys(FUNCTIONS).map((k) => `\${${k}}`));
+    const substitutions = new Set(Object.keys(functionSubstitutions(() => true)).map((k) => `\${${k}}`));
     for (const state of Object.values(asl.States).filter((s) => s.Type === 'Task')) {
       expect(substitutions).toContain(state.Parameters?.FunctionName);
     }

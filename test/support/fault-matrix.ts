@@ -4,7 +4,8 @@ import { expect } from 'vitest';
 import { intermediateSnapshotName, shortIdOf } from '../../lambdas/migration/naming.js';
 import type { FaultSpec } from '../../sandbox/index.js';
 import type { ApprovalDecision, LambdaHandler } from '../../sandbox/stepfunctions.js';
-import { FUNCTIONS, localFunctionArn } from '../../sandbox/workflow.js';
+import { localFunctionArn } from '../../sandbox/workflow.js';
+import { FUNCTIONS } from '../../statemachine/manifest.js';
 import { fleet, startWorkflowBed, type WorkflowBed, ZONE_ID } from './workflow.js';
 
 /**
@@ -108,7 +109,7 @@ export function throttled(operation: WorkflowOperation, options: ApiErrorOptions
   };
 }
 
-/** A step of the workflow: the function's name in `FUNCTIONS`, and the action where it has one. */
+/** A step of the workflow: the function's handler name, and the action where it has one. */
 export type StepKey =
   | 'preflight'
   | 'snapshot:start'
@@ -313,7 +314,7 @@ export async function runFaultPoint(bed: WorkflowBed, row: FaultPoint): Promise<
   const pending = [...row.arm];
   const completed = new Set<string>();
   const functions: Record<string, LambdaHandler> = {};
-  for (const name of Object.values(FUNCTIONS)) {
+  for (const { handler: name } of Object.values(FUNCTIONS)) {
     const arn = localFunctionArn(name);
     const real = bed.handlers[arn];
     if (!real) continue;
