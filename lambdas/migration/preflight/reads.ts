@@ -1,6 +1,7 @@
 import {
   type CacheCluster,
   type ElastiCacheClient,
+  paginateDescribeCacheParameters,
   paginateDescribeSnapshots,
   type ReplicationGroup,
   type Snapshot,
@@ -17,6 +18,7 @@ import { type BusyWait, isBusy, retryWhileBusy, untilAvailable } from '../group-
 import type { MigrationInput } from '../input.js';
 import { readAuthToken } from '../secrets.js';
 import { endpointSpec, type NetworkSettings, resolverFor } from '../verify-data.js';
+import type { HeadroomParameters } from './backups.js';
 import { targetOf } from './derive.js';
 
 /** Preflight's clients, and how it reaches the source over Redis to prove the AUTH token. */
@@ -69,6 +71,8 @@ export interface SourceDetails {
   manualSnapshots: Snapshot[];
   /** Present when the input names an AUTH token secret. */
   authToken?: AuthTokenFact;
+  /** The backup-headroom parameters of the source's parameter group (backups.ts). */
+  parameters?: HeadroomParameters;
 }
 
 export interface KeyFact {
@@ -146,7 +150,29 @@ async function readDetails(
   const authToken = input.authTokenSecretArn
     ? await readAuthTokenFact(deps, source, input.authTokenSecretArn)
     : undefined;
-  return { member, tags, claim, key, target, zones, records, manualSnapshots, authToken };
+  const groupName = member?.CacheParameterGroup?.CacheParameterGroupName;
+  const parameters = groupName ? await readHeadroomParameters(deps.elasticache, groupName) : undefined;
+  return { member, tags, claim, key, target, zones, records, manualSnapshots, authToken, parameters };
+}
+
+/** `reserved-memory-percent` and `reserved-memory` of a parameter group (every page). */
+async function readHeadroomParameters(
+  elasticache: ElastiCacheClient,
+  group: string,
+): Promise<HeadroomParameters> {
+  const values: Record<string, string | undefined> = {};
+  for await (const page of paginateDescribeCacheParameters(
+    { client: elasticache, pageSize: 100 },
+    { CacheParameterGroupName: group },
+  )) {
+    for (const p of page.Parameters ?? []) values[p.ParameterName!] = p.ParameterValue;
+  }
+  const number = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+  return {
+    group,
+    reservedMemoryPercent: number(values['reserved-memory-percent']),
+    reservedMemory: number(values['reserved-memory']),
+  };
 }
 
 async function readKey(kms: KMSClient, keyId: string | undefined): Promise<KeyFact> {
