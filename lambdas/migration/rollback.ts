@@ -1,6 +1,7 @@
 import { DeleteReplicationGroupCommand, DeleteSnapshotCommand } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
 import { RollbackFailedError } from '../shared/errors.js';
+import { removeAlarms } from './alarms.js';
 import {
   anyRecordPointsAt,
   belongsTo,
@@ -21,7 +22,7 @@ import { stopTracking } from './track-changes.js';
 
 type Deps = Pick<Clients, 'elasticache' | 'route53'>;
 /** The rollback's clients: the claim in the migrations table is released last. */
-type RollbackDeps = Deps & Pick<Clients, 'dynamodb'>;
+type RollbackDeps = Deps & Pick<Clients, 'dynamodb'> & Partial<Pick<Clients, 'cloudwatch'>>;
 
 /** Set by the state machine: whether the failure happened at or after the DNS flip. */
 export interface RollbackScope {
@@ -37,7 +38,7 @@ export interface RollbackScope {
  */
 export async function rollbackStep(
   state: MigrationState & { rollbackScope?: RollbackScope },
-  { elasticache, route53, dynamodb }: RollbackDeps,
+  { elasticache, route53, dynamodb, cloudwatch }: RollbackDeps,
   now = Date.now(),
 ): Promise<MigrationState> {
   const plan = state.plan;
@@ -131,6 +132,19 @@ export async function rollbackStep(
   if (tracking?.change && !tracking.restored) {
     await stopTracking(state, { elasticache });
     if (!state.progress.changeTracking?.restored) return state;
+  }
+
+  // The alarms this migration created watch the new group, which is going: delete them, and
+  // take the marks off the source's alarms (they stay, as before the migration). Only a run
+  // that reached the records' flip can have created any (CopyAlarms runs after it).
+  if (!rb.alarmsRemoved) {
+    const mayHaveAlarms = flipped || state.rollbackScope?.dns === true || state.progress.alarms !== undefined;
+    if (mayHaveAlarms) {
+      if (!cloudwatch)
+        throw new Error('The rollback needs a CloudWatch client to remove the alarms it created.');
+      await removeAlarms(state, { elasticache, cloudwatch });
+    }
+    rb.alarmsRemoved = true;
   }
 
   if (!rb.targetDeleted) {

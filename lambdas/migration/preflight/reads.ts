@@ -3,6 +3,7 @@ import {
   DescribeCacheSubnetGroupsCommand,
   DescribeUserGroupsCommand,
   type ElastiCacheClient,
+  paginateDescribeCacheParameters,
   paginateDescribeSnapshots,
   type ReplicationGroup,
   type Snapshot,
@@ -19,6 +20,7 @@ import { type BusyWait, isBusy, retryWhileBusy, untilAvailable } from '../group-
 import type { MigrationInput } from '../input.js';
 import { readAuthToken } from '../secrets.js';
 import { endpointSpec, type NetworkSettings, resolverFor } from '../verify-data.js';
+import type { HeadroomParameters } from './backups.js';
 import { targetOf } from './derive.js';
 
 /** Preflight's clients, and how it reaches the source over Redis to prove the AUTH token. */
@@ -77,6 +79,8 @@ export interface SourceDetails {
    */
   subnetGroup?: { name: string; exists: boolean };
   userGroups: Record<string, boolean>;
+  /** The backup-headroom parameters of the source's parameter group (backups.ts). */
+  parameters?: HeadroomParameters;
 }
 
 export interface KeyFact {
@@ -154,6 +158,8 @@ async function readDetails(
   const authToken = input.authTokenSecretArn
     ? await readAuthTokenFact(deps, source, input.authTokenSecretArn)
     : undefined;
+  const groupName = member?.CacheParameterGroup?.CacheParameterGroupName;
+  const parameters = groupName ? await readHeadroomParameters(deps.elasticache, groupName) : undefined;
   const subnetName = member?.CacheSubnetGroupName;
   const subnetGroup = subnetName
     ? { name: subnetName, exists: await subnetGroupExists(deps.elasticache, subnetName) }
@@ -172,6 +178,7 @@ async function readDetails(
     authToken,
     subnetGroup,
     userGroups,
+    parameters,
   };
 }
 
@@ -193,6 +200,26 @@ async function userGroupExists(elasticache: ElastiCacheClient, id: string): Prom
     if ((error as Error).name === 'UserGroupNotFoundFault') return false;
     throw error;
   }
+}
+
+/** `reserved-memory-percent` and `reserved-memory` of a parameter group (every page). */
+async function readHeadroomParameters(
+  elasticache: ElastiCacheClient,
+  group: string,
+): Promise<HeadroomParameters> {
+  const values: Record<string, string | undefined> = {};
+  for await (const page of paginateDescribeCacheParameters(
+    { client: elasticache, pageSize: 100 },
+    { CacheParameterGroupName: group },
+  )) {
+    for (const p of page.Parameters ?? []) values[p.ParameterName!] = p.ParameterValue;
+  }
+  const number = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+  return {
+    group,
+    reservedMemoryPercent: number(values['reserved-memory-percent']),
+    reservedMemory: number(values['reserved-memory']),
+  };
 }
 
 async function readKey(kms: KMSClient, keyId: string | undefined): Promise<KeyFact> {

@@ -19,6 +19,7 @@ import { checkClaim } from '../claim.js';
 import type { MigrationInput } from '../input.js';
 import { TAG_MIGRATION_ID } from '../naming.js';
 import { versionAtLeast } from '../versions.js';
+import { headroomFindings, windowFindings } from './backups.js';
 import { canPauseWrites, type Derived, transitModeSupported } from './derive.js';
 import { type PreflightSettings, recordKey, type SourceDetails } from './reads.js';
 
@@ -499,6 +500,15 @@ export const cutoverMethod: Rule<RuleContext> = {
   },
 };
 
+/**
+ * Backup headroom: `reserved-memory-percent` 25 (or `reserved-memory` a quarter of the node's
+ * memory); a warning, a refusal with `backups.refuseLowHeadroom` (backups.ts).
+ */
+export const backupHeadroom: Rule<RuleContext> = { id: 'backup-headroom', check: headroomFindings };
+
+/** Backup window: at least 60 minutes, outside the maintenance window (backups.ts). */
+export const backupWindow: Rule<RuleContext> = { id: 'backup-window', check: windowFindings };
+
 /** Judged once the source passed SOURCE_RULES and the rest was read, in this order. */
 export const RULES: readonly Rule<RuleContext>[] = [
   sourceHasMembers,
@@ -513,11 +523,13 @@ export const RULES: readonly Rule<RuleContext>[] = [
   targetIdFree,
   dnsRecordsMovable,
   snapshotQuota,
+  backupHeadroom,
   transitEncryptionPolicy,
   authToken,
   tlsThroughCname,
   automaticFailover,
   defaultSubnetGroup,
+  backupWindow,
   cutoverMethod,
 ];
 

@@ -90,7 +90,7 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
           CurrentRole: g.clusterEnabled ? undefined : m.role,
         })),
       })),
-      SnapshottingClusterId: g.snapshottingClusterId,
+      SnapshottingClusterId: g.backupClusterId ?? g.snapshottingClusterId,
       AutomaticFailover: g.automaticFailover ? 'enabled' : 'disabled',
       MultiAZ: g.multiAz ? 'enabled' : 'disabled',
       ConfigurationEndpoint: g.clusterEnabled
@@ -726,6 +726,7 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
         SnapshotRetentionLimit?: number;
         SnapshotWindow?: string;
         PreferredMaintenanceWindow?: string;
+        SnapshottingClusterId?: string;
         AutoMinorVersionUpgrade?: boolean;
         AutomaticFailoverEnabled?: boolean;
         MultiAZEnabled?: boolean;
@@ -764,6 +765,23 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
           changes.maintenanceWindow = input.PreferredMaintenanceWindow;
         if (input.AutoMinorVersionUpgrade !== undefined)
           changes.autoMinorVersionUpgrade = input.AutoMinorVersionUpgrade;
+        if (input.SnapshottingClusterId !== undefined) {
+          // "This parameter cannot be set for Valkey or Redis OSS (cluster mode enabled)
+          // replication groups." (API reference). Which error a non-member id gets is not
+          // documented: the stricter case, a refusal (docs/aws-behaviour.md, Backups).
+          if (group.clusterEnabled)
+            throw combination(
+              'SnapshottingClusterId cannot be set for a cluster mode enabled replication group.',
+            );
+          const member = group.shards[0]?.members.find(
+            (m) => m.id === input.SnapshottingClusterId!.toLowerCase(),
+          );
+          if (!member)
+            throw invalid(
+              `SnapshottingClusterId '${input.SnapshottingClusterId}' is not a member of replication group ${group.id}.`,
+            );
+          (changes as Partial<GroupSettings> & { backupClusterId?: string }).backupClusterId = member.id;
+        }
         let work: (() => Promise<void>) | undefined;
         if (input.CacheParameterGroupName !== undefined) {
           const target = store.parameterGroupFor(group, input.CacheParameterGroupName);

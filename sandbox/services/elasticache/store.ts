@@ -102,6 +102,11 @@ export interface Group extends GroupSettings {
   /** Settings applied when the running modification completes. */
   pendingModification?: Partial<GroupSettings>;
   snapshottingClusterId?: string;
+  /**
+   * The member automatic backups are taken from (ModifyReplicationGroup SnapshottingClusterId;
+   * cluster mode disabled only). DescribeReplicationGroups reports it as SnapshottingClusterId.
+   */
+  backupClusterId?: string;
   /** Manual snapshot start times per node id, for the 24-hour quota. */
   backupsTaken: Map<string, number[]>;
 }
