@@ -219,7 +219,15 @@ const markAlarms = (Action: string, condition: Record<string, unknown>) => ({
 /** Every statement each step holds besides logs and tracing, exactly. */
 const EXPECTED: Record<FunctionName, Record<string, unknown>> = {
   preflight: {
-    ReadCaches: { ...READ, Action: [...READ.Action, 'elasticache:DescribeCacheParameters'] },
+    ReadCaches: {
+      ...READ,
+      Action: [
+        ...READ.Action,
+        'elasticache:DescribeCacheParameters',
+        'elasticache:DescribeCacheSubnetGroups',
+        'elasticache:DescribeUserGroups',
+      ],
+    },
     ReadCacheTags: READ_TAGS,
     ReadConfiguredZones: {
       ...LIST_RECORDS,
