@@ -6,6 +6,7 @@ import { FaultInjector, type FaultSpec } from './faults.js';
 import { type Fixture, type FixtureInput, parseFixture } from './fixture.js';
 import { RedisDataPlane, type RedisDataPlaneOptions } from './redis/dataplane.js';
 import { SandboxServer } from './server.js';
+import { CloudWatchStore, cloudWatchService } from './services/cloudwatch.js';
 import { ElastiCacheStore, elastiCacheService } from './services/elasticache/service.js';
 import { KmsStore, kmsService } from './services/kms.js';
 import { Route53Store, route53Service } from './services/route53.js';
@@ -59,6 +60,7 @@ export interface SandboxWorld {
   elasticache: ElastiCacheStore;
   route53: Route53Store;
   sns: SnsStore;
+  cloudwatch: CloudWatchStore;
   /**
    * Step Functions: every workflow of `statemachine/` preloaded under the deployment's name, run
    * on the local engine with the project's handlers (docs/stepfunctions-sandbox.md).
@@ -102,6 +104,7 @@ async function buildWorld(
   const kms = new KmsStore(ctx);
   const secrets = new SecretStore(ctx);
   const sns = new SnsStore(ctx);
+  const cloudwatch = new CloudWatchStore(ctx);
   const elasticache = new ElastiCacheStore(ctx, kms, secrets, dataPlane);
   const route53 = new Route53Store(ctx, (ref) => elasticache.endpointOf(ref.group, ref.endpoint));
 
@@ -111,6 +114,7 @@ async function buildWorld(
   for (const group of fixture.elasticache.parameterGroups) elasticache.seedParameterGroup(group);
   for (const group of fixture.elasticache.replicationGroups) await elasticache.seedGroup(group);
   for (const zone of fixture.route53.hostedZones) route53.seedZone(zone);
+  for (const alarm of fixture.cloudwatch.alarms) cloudwatch.seed(alarm);
   ctx.faults.add(...fixture.faults);
   const stepfunctions = new StepFunctionsStore(ctx, { functions, timeScale });
   for (const machine of localStateMachines((name) => stepfunctions.machineArn(name)))
@@ -131,6 +135,7 @@ async function buildWorld(
     elasticache,
     route53,
     sns,
+    cloudwatch,
     stepfunctions,
   };
   const services = [
@@ -139,12 +144,13 @@ async function buildWorld(
     kmsService(ctx, kms),
     secretsManagerService(ctx, secrets),
     snsService(ctx, sns),
+    cloudWatchService(ctx, cloudwatch),
     stepFunctionsService(ctx, stepfunctions),
   ];
   return { world, services };
 }
 
-/** Starts a local AWS (ElastiCache, Route 53, KMS, Secrets Manager, SNS) seeded from a fixture. */
+/** Starts a local AWS (ElastiCache, Route 53, KMS, Secrets Manager, SNS, CloudWatch) seeded from a fixture. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const dataPlane: DataPlane =
     options.dataPlane === 'redis'

@@ -7,6 +7,8 @@ export const env = {
   approvalTopicArn: process.env.APPROVAL_TOPIC_ARN || undefined,
   /** The DynamoDB table of source claims (lambdas/migration/claim.ts). */
   migrationsTableName: process.env.MIGRATIONS_TABLE_NAME || undefined,
+  /** The state machine the migrations API starts and reads (lambdas/handlers/api.ts). */
+  stateMachineArn: process.env.STATE_MACHINE_ARN || undefined,
   allowedHostedZoneIds: (process.env.ALLOWED_HOSTED_ZONE_IDS ?? '')
     .split(',')
     .map((z) => z.trim().replace(/^\/hostedzone\//, ''))
