@@ -356,6 +356,27 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
     ReadCaches: READ,
     ReadCacheTags: READ_TAGS,
     ReleaseSourceClaim: RELEASE_SOURCE,
+    // rollback:recover reads a stopped migration's history (RollbackStoppedMigration), only the
+    // migration state machine's executions.
+    ReadStoppedMigrations: {
+      Effect: 'Allow',
+      Action: [
+        'states:DescribeExecution',
+        'states:GetExecutionHistory',
+        'states:DescribeStateMachineForExecution',
+      ],
+      Resource: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:aws:states:eu-west-1:123456789012:execution:',
+            { 'Fn::GetAtt': [expect.stringMatching(/^MigrateReplicationGroup[0-9A-F]{8}$/), 'Name'] },
+            ':*',
+          ],
+        ],
+      },
+      Sid: 'ReadStoppedMigrations',
+    },
     ClaimSourceGroup: claim('dynamodb:DeleteItem'),
     DeleteTargetGroups: {
       Effect: 'Allow',
@@ -997,5 +1018,29 @@ describe('alarms and dashboard', () => {
     expect(body).toContain('outcomes per day');
     expect(body).toContain('Step durations');
     expect(body).toContain('ExecutionTime');
+  });
+});
+
+describe('a stopped migration', () => {
+  it('starts RollbackStoppedMigration with the status-change event when a migration is aborted or times out', () => {
+    const machines = base.template.findResources('AWS::StepFunctions::StateMachine');
+    const rollbackId = Object.keys(machines).find((id) => id.startsWith('RollbackStoppedMigration'));
+    const migrateId = Object.keys(machines).find((id) => id.startsWith('MigrateReplicationGroup'));
+    expect(rollbackId).toBeDefined();
+    base.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [{ Ref: migrateId }], status: ['ABORTED', 'TIMED_OUT'] },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: rollbackId },
+          InputPath: '$',
+          DeadLetterConfig: Match.anyValue(),
+          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 10 }),
+        }),
+      ],
+    });
   });
 });
