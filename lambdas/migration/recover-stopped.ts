@@ -115,6 +115,16 @@ export async function recoverStoppedMigration(
   };
 }
 
+/** The latest migration state document in a history (events in any order, ids count up). */
+export function latestMigrationState(events: readonly HistoryEvent[]): MigrationState | undefined {
+  const newestFirst = [...events].sort((a, b) => (b.id ?? 0) - (a.id ?? 0));
+  for (const event of newestFirst) {
+    const document = documentOf(event);
+    if (document) return document as unknown as MigrationState;
+  }
+  return undefined;
+}
+
 /** The state document an event carries: what a state entered with or left with. */
 function documentOf(event: HistoryEvent): Record<string, unknown> | undefined {
   const text = event.stateEnteredEventDetails?.input ?? event.stateExitedEventDetails?.output;
