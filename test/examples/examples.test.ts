@@ -73,7 +73,10 @@ describe('examples/', () => {
       extra: 1,
     };
     expect(validateModel(bad)).toBe(false);
-    const paths = (validateModel.errors ?? []).map((e: { instancePath: string; params: { additionalProperty?: string } }) => e.instancePath || e.params.additionalProperty);
+    const paths = (validateModel.errors ?? []).map(
+      (e: { instancePath: string; params: { additionalProperty?: string } }) =>
+        e.instancePath || e.params.additionalProperty,
+    );
     expect(paths).toEqual(
       expect.arrayContaining([
         '/sourceReplicationGroupId',
