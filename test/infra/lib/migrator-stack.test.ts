@@ -1044,3 +1044,23 @@ describe('a stopped migration', () => {
     });
   });
 });
+
+describe('the rollback of a stopped migration', () => {
+  it('waits out the longest function timeout before it reads what the stopped execution did', () => {
+    const definition = JSON.parse(
+      readFileSync(
+        new URL('../../../statemachine/rollback-stopped-migration.asl.json', import.meta.url),
+        'utf8',
+      ),
+    ) as { StartAt: string; States: Record<string, { Type: string; Seconds?: number }> };
+    const first = definition.States[definition.StartAt]!;
+    expect(first.Type).toBe('Wait');
+    const longest = Math.max(
+      ...Object.values(base.template.findResources('AWS::Lambda::Function')).map(
+        (fn) => (fn as { Properties: { Timeout?: number } }).Properties.Timeout ?? 3,
+      ),
+    );
+    expect(longest).toBeGreaterThanOrEqual(900);
+    expect(first.Seconds).toBeGreaterThan(longest);
+  });
+});
