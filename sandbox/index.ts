@@ -1,3 +1,4 @@
+import { LOCAL_API_STAGE, LocalMigrationsApi, loadApiHandler } from './api-gateway.js';
 import { Clock } from './clock.js';
 import { type DataPlane, NullDataPlane } from './dataplane.js';
 import { SandboxDnsServer } from './dns.js';
@@ -182,6 +183,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     // The DNS server reads the current world at query time (reset replaces it).
     if (options.dns ?? dataPlane instanceof RedisDataPlane) dns = await SandboxDnsServer.start(() => world);
     server = new SandboxServer(first.services);
+    server.serveApi(
+      new LocalMigrationsApi(
+        () => world.accountId,
+        () => loadApiHandler(sandbox),
+      ),
+    );
     endpoint = await server.listen(options.port ?? 0);
   } catch (error) {
     // Nodes already started for the fixture must not outlive a failed start.
@@ -198,6 +205,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       // DynamoDB is dynalite on its own port (the SDK's service-specific endpoint setting).
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
       MIGRATIONS_TABLE_NAME: dynamodb.tableName,
+      // The migrations API (runbooks/start-via-api.md), as the stack's MigrationsApiUrl output.
+      MIGRATIONS_API_URL: `${endpoint}/${LOCAL_API_STAGE}`,
+      // The migration state machine (the stack's MigrateReplicationGroupStateMachineArn output).
+      STATE_MACHINE_ARN: world.stepfunctions.machineArn('MigrateReplicationGroup'),
       AWS_REGION: world.region,
       AWS_DEFAULT_REGION: world.region,
       AWS_ACCESS_KEY_ID: 'sandbox',

@@ -9,7 +9,7 @@ import {
   TRANSIENT_AWS_ERROR_NAMES,
 } from '../../lambdas/shared/errors.js';
 import { VERIFIER_ERROR_NAMES } from '../../lambdas/verifier/errors.js';
-import { FUNCTIONS } from '../../sandbox/workflow.js';
+import { functionSubstitutions } from '../../statemachine/manifest.js';
 
 const dir = fileURLToPath(new URL('../../statemachine/', import.meta.url));
 const definitions = readdirSync(dir)
@@ -61,6 +61,7 @@ const TASK_VERBS = [
   'RollBack',
   'Run',
   'Send',
+  'Set',
   'Start',
   'Summarize',
   'SyncBack',
@@ -103,7 +104,7 @@ describe.each(definitions)('$file', ({ asl }) => {
   });
 
   it('binds every task to a function of the deployment', () => {
-    const substitutions = new Set(Object.keys(FUNCTIONS).map((k) => `\${${k}}`));
+    const substitutions = new Set(Object.keys(functionSubstitutions(() => true)).map((k) => `\${${k}}`));
     for (const state of Object.values(asl.States).filter((s) => s.Type === 'Task')) {
       expect(substitutions).toContain(state.Parameters?.FunctionName);
     }
@@ -139,8 +140,8 @@ describe.each(definitions)('$file', ({ asl }) => {
     const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
     const choices = Object.entries(asl.States).filter(([, s]) => s.Type === 'Choice');
     expect(tasks.length + choices.length).toBeGreaterThan(0);
-    // A new verb is fine: add it here. A noun (`Snapshot`, `Finish`) or a noun+verb
-    // (`SnapshotStart`) is what this catches.
+    // A new verb is fine: add it here. A noun (`Snapshot`, `Summary`) or a noun+verb
+    // (`SnapshotBegin`) is what this catches.
     const verb = new RegExp(`^(${TASK_VERBS.join('|')})[A-Z]`);
     expect(tasks.map(([name]) => name).filter((name) => !verb.test(name))).toEqual([]);
     const question = /^(Is|Are|Has|Have|Does|Do|Did|Should|Need|Can)[A-Z]/;
