@@ -170,18 +170,17 @@ export class LocalMigrationsApi {
 
 /**
  * Imports the API handler for a sandbox, as the deployment configures it: the sandbox as AWS,
- * the migrations table, and STATE_MACHINE_ARN naming the sandbox's MigrateReplicationGroup.
+ * the migrations table, and STATE_MACHINE_ARN naming the sandbox's MigrateReplicationGroup (in
+ * `sandbox.env`, so that it is set whichever handler is imported first: env.ts reads it once).
  */
 export async function loadApiHandler(sandbox: {
   endpoint: string;
   env: Record<string, string>;
   dnsServer?: string;
-  stepfunctions: { machineArn(name: string): string };
 }): Promise<ProxyHandler> {
   const { configureLocalEnvironment } = await import('./workflow.js');
   if (process.env.AWS_ENDPOINT_URL !== sandbox.endpoint)
     configureLocalEnvironment(sandbox as never, sandbox.dnsServer ? { DNS_SERVERS: sandbox.dnsServer } : {});
-  process.env.STATE_MACHINE_ARN ??= sandbox.stepfunctions.machineArn('MigrateReplicationGroup');
   const module = (await import('../lambdas/handlers/api.js')) as unknown as { handler: ProxyHandler };
   return module.handler;
 }

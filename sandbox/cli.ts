@@ -179,6 +179,9 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGTERM', force);
   await sandbox.stop();
   process.stderr.write(`# sandbox stopped (${signal})\n`);
+  // Handlers run in this process (Step Functions, the migrations API) and may leave SDK sockets or
+  // Redis clients open: everything the sandbox owns is stopped, so do not wait for them.
+  setTimeout(() => process.exit(0), 200).unref();
   return 0;
 }
 

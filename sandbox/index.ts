@@ -207,6 +207,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       MIGRATIONS_TABLE_NAME: dynamodb.tableName,
       // The migrations API (runbooks/start-via-api.md), as the stack's MigrationsApiUrl output.
       MIGRATIONS_API_URL: `${endpoint}/${LOCAL_API_STAGE}`,
+      // The migration state machine (the stack's MigrateReplicationGroupStateMachineArn output).
+      STATE_MACHINE_ARN: world.stepfunctions.machineArn('MigrateReplicationGroup'),
       AWS_REGION: world.region,
       AWS_DEFAULT_REGION: world.region,
       AWS_ACCESS_KEY_ID: 'sandbox',

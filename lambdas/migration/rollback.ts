@@ -14,6 +14,7 @@ import {
 import { releaseClaim } from './claim.js';
 import { changesInSync, submitUpserts } from './cutover.js';
 import { releaseSource } from './decommission.js';
+import { BUSY_WAIT, isBusy, retryWhileBusy } from './group-state.js';
 import { finalSnapshotName, TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
 import { completeStep, dnsProgress, rollbackProgress, startStep } from './progress.js';
 import type { MigrationState } from './state.js';
@@ -158,12 +159,16 @@ export async function rollbackStep(
     } else {
       // Ownership by tag; a create-failed group's tags may not be readable, and then the
       // migration's own record of having created it decides.
-      const ours = await belongsTo(elasticache, target.ARN!, plan.migrationId).catch((error: Error) => {
-        if (target.Status === 'create-failed' && error.name === 'InvalidReplicationGroupStateFault') {
-          return state.progress.targetCreated === true;
-        }
-        throw error;
-      });
+      // An available group can start its backup window between the two reads: wait that out.
+      const readOwner = () => belongsTo(elasticache, target.ARN!, plan.migrationId);
+      const ours = await (target.Status === 'available' ? retryWhileBusy(readOwner) : readOwner()).catch(
+        (error: Error) => {
+          if (target.Status === 'create-failed' && error.name === 'InvalidReplicationGroupStateFault') {
+            return state.progress.targetCreated === true;
+          }
+          throw error;
+        },
+      );
       if (!ours) {
         rb.targetDeleted = true; // not created by this migration: never ours to delete
       } else {
@@ -197,7 +202,13 @@ export async function rollbackStep(
   }
 
   if (!rb.sourceReleased) {
-    await releaseSource(state, elasticache);
+    // A backup window on the source holds its tags: try again on the next pass of the loop.
+    try {
+      await releaseSource(state, elasticache, { ...BUSY_WAIT, budgetMs: 5_000 });
+    } catch (error) {
+      if (isBusy(error)) return state;
+      throw error;
+    }
     // Only this migration's claim: a conditional delete never removes another owner's item.
     await releaseClaim(dynamodb, plan.source.arn, plan.migrationId);
     rb.sourceReleased = true;
@@ -235,10 +246,15 @@ export async function leftovers(
   const source = await describe(() => findGroup(elasticache, plan.source.id));
   // A source still claimed refuses the next migration (MigrationInProgressError): say so.
   const sourceTags = await describe(() => tagsOf(elasticache, plan.source.arn));
+  // Tags cannot be read while the source is not available (a backup, say): then say what to check.
   const claimed =
-    sourceTags !== 'unknown' && sourceTags[TAG_MIGRATION_ID] === plan.migrationId
-      ? ` (still tagged ${TAG_MIGRATION_ID}=${plan.migrationId}: remove the ${TAG_MIGRATION_ID} and ${TAG_ROLE} tags once the rest is cleaned up)`
-      : '';
+    sourceTags !== 'unknown'
+      ? sourceTags[TAG_MIGRATION_ID] === plan.migrationId
+        ? ` (still tagged ${TAG_MIGRATION_ID}=${plan.migrationId}: remove the ${TAG_MIGRATION_ID} and ${TAG_ROLE} tags once the rest is cleaned up)`
+        : ''
+      : source !== 'unknown' && source
+        ? ` (its tags cannot be read while it is ${source.Status}: if it still carries ${TAG_MIGRATION_ID}=${plan.migrationId}, remove the ${TAG_MIGRATION_ID} and ${TAG_ROLE} tags once the rest is cleaned up)`
+        : '';
   lines.push(
     `- source ${plan.source.id}: ${source === 'unknown' ? 'could not be read' : (source?.Status ?? 'MISSING')}${claimed}`,
   );

@@ -110,6 +110,15 @@ const RUNBOOKS: Record<string, RegExp[]> = {
     /orders-cache-plan-\d{8}-\d{6}: SUCCEEDED/,
     /orders-cache-\d{8}-\d{6}: SUCCEEDED/,
   ],
+  'runbooks/start-from-console.md': [/"outcome": "planned"/, /"outcome": "migrated"/, /FreezeAndFlip/],
+  'runbooks/approvals.md': [
+    /waits at beforeSnapshot/,
+    /waits at beforeCutover/,
+    /waits at beforeDeleteSource/,
+    /"decision": "rejected"/,
+    /"status": "ABORTED"/,
+    /"error": "MigrationCancelledError"/,
+  ],
 };
 
 describe('runbooks', () => {

@@ -140,8 +140,8 @@ describe.each(definitions)('$file', ({ asl }) => {
     const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
     const choices = Object.entries(asl.States).filter(([, s]) => s.Type === 'Choice');
     expect(tasks.length + choices.length).toBeGreaterThan(0);
-    // A new verb is fine: add it here. A noun (`Snapshot`, `Finish`) or a noun+verb
-    // (`SnapshotStart`) is what this catches.
+    // A new verb is fine: add it here. A noun (`Snapshot`, `Summary`) or a noun+verb
+    // (`SnapshotBegin`) is what this catches.
     const verb = new RegExp(`^(${TASK_VERBS.join('|')})[A-Z]`);
     expect(tasks.map(([name]) => name).filter((name) => !verb.test(name))).toEqual([]);
     const question = /^(Is|Are|Has|Have|Does|Do|Did|Should|Need|Can)[A-Z]/;

@@ -82,7 +82,9 @@ export const sourceAvailable: Rule<SourceContext> = {
       ? ok
       : refuse(
           new SourceNotAvailableError(
-            `Replication group '${source.ReplicationGroupId}' is '${source.Status}'. Start the migration again when it is 'available'.`,
+            source.Status === 'snapshotting'
+              ? `Replication group '${source.ReplicationGroupId}' is 'snapshotting': a backup (its daily backup window at ${source.SnapshotWindow ?? 'an unknown time'} UTC, or a manual one) outlasted preflight's wait. Start the migration again when it is 'available', away from the backup window.`
+              : `Replication group '${source.ReplicationGroupId}' is '${source.Status}'. Start the migration again when it is 'available'.`,
           ),
         ),
 };
