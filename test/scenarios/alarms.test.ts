@@ -295,6 +295,9 @@ describe('backups from a replica', () => {
     const role = group.NodeGroups?.[0]?.NodeGroupMembers?.find((m) => m.CacheClusterId === node)?.CurrentRole;
     expect(role).toBe('replica');
     expect((result.output as MigrationSummary).backupNode).toBe(node);
+    // The daily backup then runs on that replica.
+    const backup = bed.sandbox.elasticache.beginAutomaticBackup('orders-atrest', 60_000);
+    expect(backup.cacheClusterId).toBe(node);
   });
 
   it('leaves a cluster-mode-enabled group to ElastiCache (the parameter cannot be set there)', async () => {
