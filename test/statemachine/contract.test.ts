@@ -197,3 +197,24 @@ describe('the errors module', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe("the README's map of the migration workflow", () => {
+  const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+  const diagram = readme.slice(0, readme.indexOf('What it guarantees'));
+  const stepMap = readme.slice(readme.indexOf('## Step map'), readme.indexOf('## Execution input'));
+  const migration = definitions.find((d) => d.file === 'migrate-replication-group.asl.json')!.asl;
+
+  it('names every state in the step map, so a reader finds each state the console shows', () => {
+    expect(stepMap.length).toBeGreaterThan(0);
+    const missing = Object.keys(migration.States).filter((name) => !stepMap.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
+
+  it('draws every task that does work in the diagram, polls and reports aside', () => {
+    const polls = /^(Check|Report)[A-Z]/;
+    const tasks = Object.entries(migration.States)
+      .filter(([name, s]) => s.Type === 'Task' && !polls.test(name))
+      .map(([name]) => name);
+    expect(tasks.filter((name) => !new RegExp(`\\b${name}\\b`).test(diagram))).toEqual([]);
+  });
+});
