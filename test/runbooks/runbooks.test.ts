@@ -116,7 +116,7 @@ const RUNBOOKS: Record<string, RegExp[]> = {
     /waits at beforeCutover/,
     /waits at beforeDeleteSource/,
     /"decision": "rejected"/,
-    /"status": "ABORTED"/,
+    /"cancelled": "gate-rejected"/,
     /"error": "MigrationCancelledError"/,
   ],
 };
