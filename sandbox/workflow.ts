@@ -35,6 +35,8 @@ export function configureLocalEnvironment(sandbox: Sandbox, extra: Record<string
   Object.assign(process.env, sandbox.env, {
     DEFAULT_KMS_KEY_ID: LOCAL_KMS_ALIAS,
     APPROVAL_TOPIC_ARN: `arn:aws:sns:${sandbox.region}:${sandbox.accountId}:${LOCAL_APPROVAL_TOPIC}`,
+    // The recommended alarms notify the deployment's topic; locally, the approval topic stands in.
+    ALARM_TOPIC_ARN: `arn:aws:sns:${sandbox.region}:${sandbox.accountId}:${LOCAL_APPROVAL_TOPIC}`,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
     POWERTOOLS_SERVICE_NAME: 'elasticache-at-rest-migrator',
     ...extra,

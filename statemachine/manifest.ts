@@ -107,6 +107,14 @@ export const FUNCTIONS = {
     timeoutSeconds: 120,
     inVpc: false,
   },
+  alarms: {
+    handler: 'alarms',
+    substitution: 'AlarmsFunctionArn',
+    description: "Alarms: carries the source's CloudWatch alarms over to the new group, removes the old ones",
+    memorySize: 256,
+    timeoutSeconds: 120,
+    inVpc: false,
+  },
   requestApproval: {
     handler: 'request-approval',
     substitution: 'RequestApprovalFunctionArn',
@@ -167,6 +175,10 @@ export const ROLE_SOURCE = 'source';
 export const ROLE_TARGET = 'target';
 /** The intermediate snapshot a migration takes (set in the CreateSnapshot request). */
 export const ROLE_INTERMEDIATE_SNAPSHOT = 'intermediate-snapshot';
+/** An alarm a migration created for the new group (set in the PutMetricAlarm request). */
+export const ROLE_ALARM = 'alarm';
+/** A source alarm marked for removal once the source is deleted (lambdas/migration/alarms.ts). */
+export const ROLE_SOURCE_ALARM = 'source-alarm';
 
 // ------------------------------------------------------------------------------ substitutions
 

@@ -70,6 +70,14 @@ const WILDCARD_RESOURCES: ReadonlyArray<readonly [RegExp, string]> = [
     'Lambda generates the IDs of the network interfaces of a VPC function; creation is limited to the configured subnets and security group (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions)',
   ],
   [
+    /^arn:[^:]+:cloudwatch:[^:]+:\d+:alarm:\*$/,
+    "The source's CloudWatch alarms have operators' names and are found by their dimensions: reading (DescribeAlarms, ListTagsForResource) is account-wide; tagging is limited to the two tool tags with role source-alarm, and deleting to alarms that carry that mark (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_alarms_and_tagging.html)",
+  ],
+  [
+    /^arn:[^:]+:cloudwatch:[^:]+:\d+:alarm:at-rest-migrator\/\*$/,
+    'Alarms a migration creates for the new group are named at-rest-migrator/<target id>/...; the name prefix is the narrowest ARN for names derived at run time',
+  ],
+  [
     /^arn:[^:]+:states:[^:]+:\d+:execution:.+:\*$/,
     'Executions of one state machine (execution:<its name>:*), read by the migrations API: their names are the migration ids operators choose when they start one; DescribeExecution and GetExecutionHistory only',
   ],

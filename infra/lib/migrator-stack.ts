@@ -180,6 +180,8 @@ export class MigratorStack extends Stack {
         : { criticalEmails: config.notifications.criticalEmails }),
     });
     this.approvalTopic = this.createApprovalTopic(config, notificationKey);
+    // The recommended alarms notify the deployment's topic (its policy lets CloudWatch publish).
+    functions.alarms.bind('ALARM_TOPIC_ARN', this.notifications.topic.topicArn);
     functions.requestApproval.bind(
       'APPROVAL_TOPIC_ARN',
       this.approvalTopic.topicArn,

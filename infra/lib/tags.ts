@@ -6,3 +6,9 @@
  */
 export const INTERMEDIATE_SNAPSHOT_PATTERN = '*-mig-*';
 export const FINAL_SNAPSHOT_PATTERN = '*-final-*';
+
+/**
+ * Names of the alarms a migration creates, as an IAM resource-name wildcard: they follow
+ * `lambdas/migration/naming.ts` (`at-rest-migrator/<target id>/…`).
+ */
+export const ALARM_NAME_PATTERN = 'at-rest-migrator/*';

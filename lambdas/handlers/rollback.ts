@@ -1,3 +1,4 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { Route53Client } from '@aws-sdk/client-route-53';
@@ -8,6 +9,7 @@ const clients = {
   elasticache: new ElastiCacheClient({}),
   route53: new Route53Client({}),
   dynamodb: new DynamoDBClient({}),
+  cloudwatch: new CloudWatchClient({}),
 };
 
 export const handler = stepHandler('rollback', {

@@ -2,6 +2,7 @@ import { DeleteReplicationGroupCommand, RemoveTagsFromResourceCommand } from '@a
 import type { Clients } from '../shared/clients.js';
 import { SourceDeletionFailedError, SourceDeletionRefusedError } from '../shared/errors.js';
 import { belongsTo, endpointOf, findGroup, findRecord, findSnapshot, sameHost } from './aws.js';
+import { BUSY_WAIT, type BusyWait, retryWhileBusy, untilAvailable } from './group-state.js';
 import { TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
 import {
   checkDeadline,
@@ -27,7 +28,9 @@ export async function startDecommission(
 ) {
   const plan = requirePlan(state);
   startStep(state, 'deleteSource', now);
-  const source = await findGroup(elasticache, plan.source.id);
+  // A backup window or a tag change may hold the source briefly: its tags cannot be read and it
+  // cannot be deleted until it is available (docs/aws-behaviour.md, Tagging and group state).
+  const source = await untilAvailable(elasticache, plan.source.id);
   if (!source || source.Status === 'deleting') {
     state.progress.sourceDeletionStarted = true;
     setDeadline(state, 'delete', plan.options.timeouts.deleteSeconds, now);
@@ -47,7 +50,7 @@ export async function startDecommission(
       throw refuse(`CNAME ${record.recordName} points at '${value ?? 'nothing'}', not at the new group`);
     }
   }
-  if (!(await belongsTo(elasticache, source.ARN!, plan.migrationId)))
+  if (!(await retryWhileBusy(() => belongsTo(elasticache, source.ARN!, plan.migrationId))))
     throw refuse('it is not claimed by this migration');
   const existingFinal = await findSnapshot(elasticache, plan.finalSnapshotName);
   if (existingFinal) {
@@ -107,12 +110,23 @@ export async function checkDecommission(
 export async function releaseSource(
   state: MigrationState,
   elasticache: Clients['elasticache'],
+  wait: BusyWait = BUSY_WAIT,
 ): Promise<void> {
   const plan = requirePlan(state);
-  const source = await findGroup(elasticache, plan.source.id);
+  // Tags can be read and removed only while the source is available: a backup window is waited
+  // out (past the wait: InvalidReplicationGroupStateFault, retried by the state machine or the
+  // rollback loop; docs/aws-behaviour.md, Tagging and group state).
+  const source = await untilAvailable(elasticache, plan.source.id, wait);
   if (!source || source.Status === 'deleting') return;
-  if (!(await belongsTo(elasticache, source.ARN!, plan.migrationId))) return;
-  await elasticache.send(
-    new RemoveTagsFromResourceCommand({ ResourceName: source.ARN!, TagKeys: [TAG_MIGRATION_ID, TAG_ROLE] }),
+  if (!(await retryWhileBusy(() => belongsTo(elasticache, source.ARN!, plan.migrationId), wait))) return;
+  await retryWhileBusy(
+    () =>
+      elasticache.send(
+        new RemoveTagsFromResourceCommand({
+          ResourceName: source.ARN!,
+          TagKeys: [TAG_MIGRATION_ID, TAG_ROLE],
+        }),
+      ),
+    wait,
   );
 }

@@ -1,5 +1,6 @@
 import { DeleteSnapshotCommand, type ReplicationGroup } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
+import { alarmSummary, alarmWarnings } from './alarms.js';
 import { endpointOf, findGroup, findSnapshot } from './aws.js';
 import { releaseClaim } from './claim.js';
 import { releaseSource } from './decommission.js';
@@ -69,6 +70,8 @@ export function summarize(state: MigrationState, endpoints: Record<string, strin
       );
     }
   }
+  warnings.push(...alarmWarnings(state));
+  const backupNode = state.progress.backupNode;
   return {
     migrationId: state.migrationId,
     outcome: plan.options.deleteSource ? 'migrated' : 'migrated-source-kept',
@@ -94,6 +97,8 @@ export function summarize(state: MigrationState, endpoints: Record<string, strin
         }
       : undefined,
     changes: plan.changes ?? [],
+    ...(backupNode?.done && backupNode.clusterId ? { backupNode: backupNode.clusterId } : {}),
+    ...(state.progress.alarms ? { alarms: alarmSummary(state) } : {}),
     cutover: {
       method: plan.cutover.method,
       dataPolicy: plan.cutover.dataPolicy,

@@ -141,6 +141,14 @@ const VARIABLES = {
     test: /^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w.-]+$/,
     expected: 'an SNS topic ARN',
   }),
+  alarmTopicArn: text(
+    'ALARM_TOPIC_ARN',
+    "for the actions of the recommended alarms (the deployment's topic)",
+    {
+      test: /^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w.-]+$/,
+      expected: 'an SNS topic ARN',
+    },
+  ),
   migrationsTableName: text(
     'MIGRATIONS_TABLE_NAME',
     'for the migrations table, where each source is claimed by one migration',

@@ -16,7 +16,7 @@ import {
   paginateDescribeSnapshots,
   RemoveTagsFromResourceCommand,
 } from '@aws-sdk/client-elasticache';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FixtureInput, type Sandbox, startSandbox } from '../../sandbox/index.js';
 import { failure, orGone, pollUntil, sdkConfig, statusTrail } from './sdk-support.js';
 
@@ -501,7 +501,10 @@ describe('CreateSnapshot, DescribeSnapshots and DeleteSnapshot', () => {
 });
 
 describe('tags', () => {
-  it('lists, adds, overwrites and removes the tags of a group', async () => {
+  // A test that pauses simulated time never leaves it paused for the next one.
+  afterEach(() => sandbox.clock.resume());
+
+  it('lists, adds, overwrites and removes the tags of an available group, which passes through modifying after each change', async () => {
     const arn = groupArn('orders');
     expect(await tagsOf(arn)).toEqual([
       { Key: 'team', Value: 'orders' },
@@ -521,6 +524,13 @@ describe('tags', () => {
       { Key: 'env', Value: 'staging' },
       { Key: 'owner', Value: 'platform' },
     ]);
+    expect(
+      await statusTrail(
+        undefined,
+        () => groupStatus('orders'),
+        (s) => s === 'available',
+      ),
+    ).toEqual(['modifying', 'available']);
     const removed = await ec.send(
       new RemoveTagsFromResourceCommand({ ResourceName: arn, TagKeys: ['owner'] }),
     );
@@ -528,7 +538,59 @@ describe('tags', () => {
       { Key: 'team', Value: 'orders' },
       { Key: 'env', Value: 'staging' },
     ]);
+    expect(
+      await statusTrail(
+        undefined,
+        () => groupStatus('orders'),
+        (s) => s === 'available',
+      ),
+    ).toEqual(['modifying', 'available']);
     expect(await tagsOf(arn)).toEqual(removed.TagList);
+  });
+
+  it('refuses to list, add or remove the tags of a group that is not available (modifying after a tag change, snapshotting)', async () => {
+    const arn = groupArn('orders');
+    const memberArn = `arn:aws:elasticache:us-east-1:${ACCOUNT}:cluster:orders-001`;
+    // Simulated time stands still while the states are probed (no race with the short `modifying`).
+    sandbox.clock.pause();
+    await ec.send(new AddTagsToResourceCommand({ ResourceName: arn, Tags: [{ Key: 'step', Value: '1' }] }));
+    const refused = { name: 'InvalidReplicationGroupStateFault', status: 400 };
+    expect(await failure(ec.send(new ListTagsForResourceCommand({ ResourceName: arn })))).toEqual(refused);
+    expect(await failure(ec.send(new ListTagsForResourceCommand({ ResourceName: memberArn })))).toEqual(
+      refused,
+    );
+    expect(
+      await failure(
+        ec.send(new AddTagsToResourceCommand({ ResourceName: arn, Tags: [{ Key: 'step', Value: '2' }] })),
+      ),
+    ).toEqual(refused);
+    expect(
+      await failure(ec.send(new RemoveTagsFromResourceCommand({ ResourceName: arn, TagKeys: ['step'] }))),
+    ).toEqual(refused);
+    sandbox.clock.resume();
+    await pollUntil(
+      () => groupStatus('orders'),
+      (s) => s === 'available',
+    );
+    // The daily backup window: snapshotting refuses tag reads and changes alike.
+    sandbox.clock.pause();
+    sandbox.elasticache.beginAutomaticBackup('orders');
+    expect(await groupStatus('orders')).toBe('snapshotting');
+    expect(await failure(ec.send(new ListTagsForResourceCommand({ ResourceName: arn })))).toEqual(refused);
+    expect(
+      await failure(ec.send(new RemoveTagsFromResourceCommand({ ResourceName: arn, TagKeys: ['step'] }))),
+    ).toEqual(refused);
+    sandbox.clock.resume();
+    await pollUntil(
+      () => groupStatus('orders'),
+      (s) => s === 'available',
+    );
+    expect(await tagsOf(arn)).toContainEqual({ Key: 'step', Value: '1' });
+    await ec.send(new RemoveTagsFromResourceCommand({ ResourceName: arn, TagKeys: ['step'] }));
+    await pollUntil(
+      () => groupStatus('orders'),
+      (s) => s === 'available',
+    );
   });
 
   it('tags snapshots, starting with the tags given to CreateSnapshot', async () => {

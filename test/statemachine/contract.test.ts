@@ -61,6 +61,7 @@ const TASK_VERBS = [
   'RollBack',
   'Run',
   'Send',
+  'Set',
   'Start',
   'Summarize',
   'SyncBack',

@@ -284,10 +284,15 @@ export async function readWorld(bed: WorkflowBed): Promise<World> {
       primary: group.NodeGroups?.[0]?.PrimaryEndpoint?.Address,
       reader: group.NodeGroups?.[0]?.ReaderEndpoint?.Address,
     };
-    // Tags can be listed on available groups only (InvalidReplicationGroupState otherwise).
-    if (group.Status !== 'available' && group.Status !== 'snapshotting') continue;
-    const out = await bed.elasticache.send(new ListTagsForResourceCommand({ ResourceName: group.ARN }));
-    tags[id] = Object.fromEntries((out.TagList ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+    // Tags can be listed on available groups only (InvalidReplicationGroupState otherwise): in
+    // other states (a tag change's `modifying`, a backup's `snapshotting`) the sandbox's record.
+    if (group.Status === 'available') {
+      const out = await bed.elasticache.send(new ListTagsForResourceCommand({ ResourceName: group.ARN }));
+      tags[id] = Object.fromEntries((out.TagList ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+    } else {
+      const stored = bed.sandbox.elasticache.groups.get(id)?.tags;
+      if (stored) tags[id] = Object.fromEntries(stored);
+    }
   }
   const records: World['records'] = {};
   const out = await bed.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: ZONE_ID }));
@@ -297,7 +302,10 @@ export async function readWorld(bed: WorkflowBed): Promise<World> {
       values: (r.ResourceRecords ?? []).map((v) => v.Value ?? ''),
     };
   }
-  return { groups, endpoints, snapshots: await bed.snapshotNames(), records, tags };
+  // Automatic backups (`automatic.<group>-<date>`, the daily window) are the account's, not the
+  // migration's: the world is what the migration made.
+  const snapshots = (await bed.snapshotNames()).filter((name) => !name.startsWith('automatic.'));
+  return { groups, endpoints, snapshots, records, tags };
 }
 
 /** The primary and reader endpoints of a group, in the order of MOVED_RECORDS. */

@@ -190,10 +190,36 @@ const claim = (Action: string | string[]) => ({
   Resource: { 'Fn::GetAtt': [logicalIdOf(stack, stack.migrationsTable), 'Arn'] },
 });
 
+const CW = `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm`;
+const READ_ALARMS = {
+  Effect: 'Allow',
+  Action: ['cloudwatch:DescribeAlarms', 'cloudwatch:ListTagsForResource'],
+  Resource: `${CW}:*`,
+  Sid: 'ReadAlarms',
+};
+const WRITE_OWN_ALARMS = {
+  Effect: 'Allow',
+  Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:TagResource', 'cloudwatch:DeleteAlarms'],
+  Resource: `${CW}:at-rest-migrator/*`,
+  Sid: 'WriteMigrationAlarms',
+};
+const markAlarms = (Action: string, condition: Record<string, unknown>) => ({
+  Effect: 'Allow',
+  Action,
+  Resource: `${CW}:*`,
+  Condition: {
+    'ForAllValues:StringEquals': {
+      'aws:TagKeys': ['at-rest-migrator:role', 'at-rest-migrator:migration-id'],
+    },
+    StringEquals: condition,
+  },
+  Sid: 'MarkSourceAlarms',
+});
+
 /** Every statement each step holds besides logs and tracing, exactly. */
 const EXPECTED: Record<FunctionName, Record<string, unknown>> = {
   preflight: {
-    ReadCaches: READ,
+    ReadCaches: { ...READ, Action: [...READ.Action, 'elasticache:DescribeCacheParameters'] },
     ReadCacheTags: READ_TAGS,
     ReadConfiguredZones: {
       ...LIST_RECORDS,
@@ -352,7 +378,30 @@ const EXPECTED: Record<FunctionName, Record<string, unknown>> = {
     },
     DeleteIntermediateSnapshots: DELETE_INTERMEDIATE,
   },
+  alarms: {
+    ReadCaches: READ,
+    ReadAlarms: READ_ALARMS,
+    WriteMigrationAlarms: WRITE_OWN_ALARMS,
+    MarkSourceAlarms: markAlarms('cloudwatch:TagResource', {
+      'aws:RequestTag/at-rest-migrator:role': 'source-alarm',
+    }),
+    DeleteMarkedSourceAlarms: {
+      Effect: 'Allow',
+      Action: 'cloudwatch:DeleteAlarms',
+      Resource: `${CW}:*`,
+      Condition: {
+        StringEquals: { 'aws:ResourceTag/at-rest-migrator:role': 'source-alarm' },
+        Null: { 'aws:ResourceTag/at-rest-migrator:migration-id': 'false' },
+      },
+      Sid: 'DeleteMarkedSourceAlarms',
+    },
+  },
   rollback: {
+    ReadAlarms: READ_ALARMS,
+    WriteMigrationAlarms: WRITE_OWN_ALARMS,
+    MarkSourceAlarms: markAlarms('cloudwatch:UntagResource', {
+      'aws:ResourceTag/at-rest-migrator:role': 'source-alarm',
+    }),
     ReadCaches: READ,
     ReadCacheTags: READ_TAGS,
     ReleaseSourceClaim: RELEASE_SOURCE,

@@ -34,30 +34,30 @@ describe('summarizeHistory', () => {
   it('times each step over its runs, names the current one and the gate it waits at', () => {
     const events = [
       { id: ++id, type: 'ExecutionStarted', timestamp: at(0) } as HistoryEvent,
-      entered('Task', 'Preflight', 0),
-      exited('Task', 'Preflight', 2),
+      entered('Task', 'RunPreflight', 0),
+      exited('Task', 'RunPreflight', 2),
       entered('Choice', 'NeedApprovalBeforeSnapshot', 2),
       exited('Choice', 'NeedApprovalBeforeSnapshot', 2),
-      entered('Task', 'SnapshotCheck', 3),
-      exited('Task', 'SnapshotCheck', 4),
-      entered('Wait', 'SnapshotWait', 4),
-      exited('Wait', 'SnapshotWait', 34),
-      entered('Task', 'SnapshotCheck', 34),
-      exited('Task', 'SnapshotCheck', 36),
-      entered('Task', 'ApproveCutover', 40),
+      entered('Task', 'CheckSnapshot', 3),
+      exited('Task', 'CheckSnapshot', 4),
+      entered('Wait', 'WaitForSnapshot', 4),
+      exited('Wait', 'WaitForSnapshot', 34),
+      entered('Task', 'CheckSnapshot', 34),
+      exited('Task', 'CheckSnapshot', 36),
+      entered('Task', 'AwaitCutoverApproval', 40),
       scheduledGate('beforeCutover', 'TOKEN-1', 40),
       { id: ++id, type: 'TaskStarted', timestamp: at(40) } as HistoryEvent,
     ];
     const progress = summarizeHistory(events, at(100));
-    expect(progress.currentStep).toBe('ApproveCutover');
+    expect(progress.currentStep).toBe('AwaitCutoverApproval');
     expect(progress.steps.map((s) => [s.name, s.runs, s.durationMs, s.running])).toEqual([
-      ['Preflight', 1, 2000, false],
-      ['SnapshotCheck', 2, 3000, false],
-      ['SnapshotWait', 1, 30000, false],
-      ['ApproveCutover', 1, 60000, true],
+      ['RunPreflight', 1, 2000, false],
+      ['CheckSnapshot', 2, 3000, false],
+      ['WaitForSnapshot', 1, 30000, false],
+      ['AwaitCutoverApproval', 1, 60000, true],
     ]);
     expect(progress.waitingFor).toEqual({
-      step: 'ApproveCutover',
+      step: 'AwaitCutoverApproval',
       gate: 'beforeCutover',
       since: at(40).toISOString(),
       taskToken: 'TOKEN-1',
@@ -67,7 +67,7 @@ describe('summarizeHistory', () => {
 
   it('forgets a gate once answered and reports a rejection and the execution failure with readable causes', () => {
     const events = [
-      entered('Task', 'ApproveSnapshot', 0),
+      entered('Task', 'AwaitSnapshotApproval', 0),
       scheduledGate('beforeSnapshot', 'TOKEN-2', 0),
       {
         id: ++id,
@@ -75,8 +75,8 @@ describe('summarizeHistory', () => {
         timestamp: at(5),
         taskFailedEventDetails: { error: 'ApprovalRejectedError', cause: 'Rejected by ops' },
       } as HistoryEvent,
-      exited('Task', 'ApproveSnapshot', 5),
-      entered('Task', 'RollbackStep', 6),
+      exited('Task', 'AwaitSnapshotApproval', 5),
+      entered('Task', 'RollBackChanges', 6),
       {
         id: ++id,
         type: 'LambdaFunctionFailed',
@@ -86,7 +86,7 @@ describe('summarizeHistory', () => {
           cause: JSON.stringify({ errorType: 'Throttling', errorMessage: 'Rate exceeded', trace: [] }),
         },
       } as HistoryEvent,
-      exited('Task', 'RollbackStep', 9),
+      exited('Task', 'RollBackChanges', 9),
       {
         id: ++id,
         type: 'ExecutionFailed',
@@ -98,12 +98,12 @@ describe('summarizeHistory', () => {
     expect(progress.waitingFor).toBeUndefined();
     expect(progress.errors).toEqual([
       {
-        step: 'ApproveSnapshot',
+        step: 'AwaitSnapshotApproval',
         error: 'ApprovalRejectedError',
         cause: 'Rejected by ops',
         at: at(5).toISOString(),
       },
-      { step: 'RollbackStep', error: 'Throttling', cause: 'Rate exceeded', at: at(7).toISOString() },
+      { step: 'RollBackChanges', error: 'Throttling', cause: 'Rate exceeded', at: at(7).toISOString() },
       { error: 'ApprovalRejectedError', cause: 'Rolled back', at: at(10).toISOString() },
     ]);
     expect(progress.steps.every((s) => !s.running)).toBe(true);
