@@ -114,6 +114,7 @@ async function buildWorld(
   for (const topic of fixture.sns.topics) sns.addTopic(topic);
   for (const group of fixture.elasticache.parameterGroups) elasticache.seedParameterGroup(group);
   for (const group of fixture.elasticache.replicationGroups) await elasticache.seedGroup(group);
+  elasticache.seedNetwork(fixture.elasticache);
   for (const zone of fixture.route53.hostedZones) route53.seedZone(zone);
   for (const alarm of fixture.cloudwatch.alarms) cloudwatch.seed(alarm);
   ctx.faults.add(...fixture.faults);

@@ -1,13 +1,24 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  CfnOutput,
+  type CfnResource,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Peer, Port, SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
+import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import {
   FUNCTION_NAMES,
   FUNCTIONS,
@@ -24,7 +35,14 @@ import { MigrationsApi } from './constructs/migrations-api.js';
 import { MigratorFunction } from './constructs/migrator-function.js';
 import { MigrationMonitoring } from './constructs/monitoring.js';
 import { MigrationNotifications } from './constructs/notifications.js';
+import { acknowledge } from './nag.js';
 import { type PermissionScope, permissions, stepPermissions } from './permissions.js';
+
+/** Started by a status-change rule when a migration is stopped or times out (no Catch runs then). */
+export const STOPPED_MIGRATION_ROLLBACK = {
+  name: 'RollbackStoppedMigration',
+  file: 'rollback-stopped-migration.asl.json',
+} as const;
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -62,6 +80,8 @@ export class MigratorStack extends Stack {
   readonly notificationKey: Key;
   readonly functions: Readonly<Record<FunctionName, MigratorFunction>>;
   readonly workflows: Readonly<Record<WorkflowName, MigrationStateMachine>>;
+  /** Rolls back a migration stopped with StopExecution or timed out. */
+  readonly stoppedMigrationRollback: MigrationStateMachine;
   readonly notifications: MigrationNotifications;
   readonly monitoring: MigrationMonitoring;
   readonly approvalTopic: ITopic;
@@ -214,6 +234,13 @@ export class MigratorStack extends Stack {
         }),
       ]),
     ) as Record<WorkflowName, MigrationStateMachine>;
+    this.stoppedMigrationRollback = new MigrationStateMachine(this, STOPPED_MIGRATION_ROLLBACK.name, {
+      definitionFile: join(sources.stateMachineDir, STOPPED_MIGRATION_ROLLBACK.file),
+      functions: bySubstitution,
+      logRetention,
+      includeExecutionData: config.logging.includeExecutionData,
+    });
+    this.rollBackStoppedMigrations(functions.rollback);
 
     this.api = new MigrationsApi(this, 'MigrationsApi', {
       stateMachine: this.workflows.MigrateReplicationGroup.stateMachine,
@@ -258,6 +285,56 @@ export class MigratorStack extends Stack {
     new CfnOutput(this, 'CriticalTopicArn', { value: this.notifications.criticalTopic.topicArn });
 
     acknowledgeFindings(this);
+  }
+
+  /**
+   * StopExecution (and an execution timeout) ends a migration at once and runs no Catch, which
+   * would abandon a snapshot, a new group or a lowered TTL. The status change starts
+   * RollbackStoppedMigration with the event; its rollback function reads the stopped execution's
+   * history (docs/cli.md, "Cancel").
+   */
+  private rollBackStoppedMigrations(rollback: MigratorFunction): void {
+    const migrate = this.workflows.MigrateReplicationGroup.stateMachine;
+    new Rule(this, 'RollBackStoppedMigrations', {
+      description: 'Rolls back a migration stopped with StopExecution or timed out (no Catch runs then)',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [migrate.stateMachineArn], status: ['ABORTED', 'TIMED_OUT'] },
+      },
+      targets: [
+        new SfnStateMachine(this.stoppedMigrationRollback.stateMachine, {
+          input: RuleTargetInput.fromEventPath('$'),
+          deadLetterQueue: this.notifications.deadLetterQueue,
+          retryAttempts: 10,
+          maxEventAge: Duration.hours(6),
+        }),
+      ],
+    });
+    // A policy of its own: in the function's default policy it would close a cycle (the state
+    // machine's role invokes the function, whose policy would name the state machine).
+    const readStopped = new Policy(this, 'ReadStoppedMigrations', {
+      roles: [rollback.function.role!],
+      statements: [
+        new PolicyStatement({
+          sid: 'ReadStoppedMigrations',
+          actions: [
+            'states:DescribeExecution',
+            'states:GetExecutionHistory',
+            'states:DescribeStateMachineForExecution',
+          ],
+          resources: [
+            `arn:${this.partition}:states:${this.region}:${this.account}:execution:${migrate.stateMachineName}:*`,
+          ],
+        }),
+      ],
+    });
+    const machineId = this.resolve(this.getLogicalId(migrate.node.defaultChild as CfnResource)) as string;
+    acknowledge(readStopped.node.defaultChild as IConstruct, {
+      id: `AwsSolutions-IAM5[Resource::arn:${this.partition}:states:${this.region}:${this.account}:execution:<${machineId}.Name>:*]`,
+      reason:
+        'Executions of the migration state machine, named at run time (the migration id); read-only (describe and history), to roll back one that was stopped',
+    });
   }
 
   /**

@@ -310,8 +310,14 @@ export const permissions = {
    */
   preflight(scope: PermissionScope): PolicyStatement[] {
     return [
-      // DescribeCacheParameters: the source's backup headroom (reserved-memory-percent).
-      elasticacheRead('ReadCaches', 'elasticache:DescribeCacheParameters'),
+      // DescribeCacheParameters: the source's backup headroom (reserved-memory-percent); the subnet
+      // and user groups: it proves that the new group's exist.
+      elasticacheRead(
+        'ReadCaches',
+        'elasticache:DescribeCacheParameters',
+        'elasticache:DescribeCacheSubnetGroups',
+        'elasticache:DescribeUserGroups',
+      ),
       listTags(),
       readCutoverZones(scope, ['route53:GetHostedZone', 'route53:ListResourceRecordSets']),
       describeCacheKeys(scope),

@@ -135,5 +135,6 @@ describe('the deployed bundles', () => {
       const module = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as { handler?: unknown };
       expect(typeof module.handler, step).toBe('function');
     }
-  });
+    // esbuild bundles every function of the manifest: minutes on a loaded 2-core machine.
+  }, 300_000);
 });

@@ -1,5 +1,7 @@
 import {
   type CacheCluster,
+  DescribeCacheSubnetGroupsCommand,
+  DescribeUserGroupsCommand,
   type ElastiCacheClient,
   paginateDescribeCacheParameters,
   paginateDescribeSnapshots,
@@ -71,6 +73,12 @@ export interface SourceDetails {
   manualSnapshots: Snapshot[];
   /** Present when the input names an AUTH token secret. */
   authToken?: AuthTokenFact;
+  /**
+   * Whether the groups the new group will use exist: its cache subnet group (the source member's)
+   * and each RBAC user group of the source (CreateReplicationGroup refuses a missing one).
+   */
+  subnetGroup?: { name: string; exists: boolean };
+  userGroups: Record<string, boolean>;
   /** The backup-headroom parameters of the source's parameter group (backups.ts). */
   parameters?: HeadroomParameters;
 }
@@ -152,7 +160,46 @@ async function readDetails(
     : undefined;
   const groupName = member?.CacheParameterGroup?.CacheParameterGroupName;
   const parameters = groupName ? await readHeadroomParameters(deps.elasticache, groupName) : undefined;
-  return { member, tags, claim, key, target, zones, records, manualSnapshots, authToken, parameters };
+  const subnetName = member?.CacheSubnetGroupName;
+  const subnetGroup = subnetName
+    ? { name: subnetName, exists: await subnetGroupExists(deps.elasticache, subnetName) }
+    : undefined;
+  const userGroups: Record<string, boolean> = {};
+  for (const id of source.UserGroupIds ?? []) userGroups[id] = await userGroupExists(deps.elasticache, id);
+  return {
+    member,
+    tags,
+    claim,
+    key,
+    target,
+    zones,
+    records,
+    manualSnapshots,
+    authToken,
+    subnetGroup,
+    userGroups,
+    parameters,
+  };
+}
+
+async function subnetGroupExists(elasticache: ElastiCacheClient, name: string): Promise<boolean> {
+  try {
+    await elasticache.send(new DescribeCacheSubnetGroupsCommand({ CacheSubnetGroupName: name }));
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'CacheSubnetGroupNotFoundFault') return false;
+    throw error;
+  }
+}
+
+async function userGroupExists(elasticache: ElastiCacheClient, id: string): Promise<boolean> {
+  try {
+    await elasticache.send(new DescribeUserGroupsCommand({ UserGroupId: id }));
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'UserGroupNotFoundFault') return false;
+    throw error;
+  }
 }
 
 /** `reserved-memory-percent` and `reserved-memory` of a parameter group (every page). */

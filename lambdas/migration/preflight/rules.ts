@@ -233,6 +233,33 @@ export const kmsKeyUsable: Rule<RuleContext> = {
   },
 };
 
+/** The subnet group and the user groups the new group is created with exist (proved by reading). */
+export const networkGroupsExist: Rule<RuleContext> = {
+  id: 'network-groups-exist',
+  check: ({ source, details }) => {
+    const findings: Finding[] = [];
+    const subnet = details.subnetGroup;
+    if (subnet && !subnet.exists) {
+      findings.push({
+        refusal: new SourceNotAvailableError(
+          `The cache subnet group '${subnet.name}' of replication group '${source.ReplicationGroupId}' does not exist, so the new group cannot be created in it. Check the subnet group, then start again.`,
+        ),
+      });
+    }
+    const missing = Object.entries(details.userGroups)
+      .filter(([, exists]) => !exists)
+      .map(([id]) => id);
+    if (missing.length > 0) {
+      findings.push({
+        refusal: new SourceNotAvailableError(
+          `The user group${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of replication group '${source.ReplicationGroupId}' ${missing.length > 1 ? 'do' : 'does'} not exist, so the new group cannot use ${missing.length > 1 ? 'them' : 'it'}. Recreate ${missing.length > 1 ? 'them' : 'it'} or change the source's user groups, then start again.`,
+        ),
+      });
+    }
+    return findings;
+  },
+};
+
 export const derivedTargetName: Rule<RuleContext> = {
   id: 'derived-target-name',
   check: ({ source, derived: { target } }) =>
@@ -490,6 +517,7 @@ export const RULES: readonly Rule<RuleContext>[] = [
   notTaggedByAnother,
   cloudFormationManaged,
   kmsKeyUsable,
+  networkGroupsExist,
   derivedTargetName,
   targetDiffersFromSource,
   targetIdFree,

@@ -340,6 +340,52 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
         };
       },
 
+      DescribeCacheSubnetGroups(input: {
+        CacheSubnetGroupName?: string;
+        MaxRecords?: number;
+        Marker?: string;
+      }) {
+        if (input.CacheSubnetGroupName) store.requireSubnetGroup(input.CacheSubnetGroupName);
+        const names = input.CacheSubnetGroupName
+          ? [input.CacheSubnetGroupName.toLowerCase()]
+          : [...store.subnetGroups].sort();
+        const { items, Marker } = page(names, input);
+        return {
+          CacheSubnetGroups: items.map((name) => ({
+            CacheSubnetGroupName: name,
+            CacheSubnetGroupDescription: `${name} (sandbox)`,
+            VpcId: 'vpc-0sandbox',
+            Subnets: [
+              { SubnetIdentifier: 'subnet-0sandboxa', SubnetAvailabilityZone: { Name: `${ctx.region}a` } },
+              { SubnetIdentifier: 'subnet-0sandboxb', SubnetAvailabilityZone: { Name: `${ctx.region}b` } },
+            ],
+            ARN: `arn:aws:elasticache:${ctx.region}:${ctx.accountId}:subnetgroup:${name}`,
+            SupportedNetworkTypes: ['ipv4'],
+          })),
+          Marker,
+        };
+      },
+
+      DescribeUserGroups(input: { UserGroupId?: string; MaxRecords?: number; Marker?: string }) {
+        if (input.UserGroupId) store.requireUserGroups([input.UserGroupId]);
+        const ids = input.UserGroupId ? [input.UserGroupId] : [...store.userGroups].sort();
+        const { items, Marker } = page(ids, input);
+        return {
+          UserGroups: items.map((id) => ({
+            UserGroupId: id,
+            Status: 'active',
+            Engine: 'redis',
+            UserIds: ['default'],
+            MinimumEngineVersion: '6.0',
+            ReplicationGroups: [...store.groups.values()]
+              .filter((g) => g.userGroupIds.includes(id))
+              .map((g) => g.id),
+            ARN: `arn:aws:elasticache:${ctx.region}:${ctx.accountId}:usergroup:${id}`,
+          })),
+          Marker,
+        };
+      },
+
       DescribeSnapshots(input: {
         ReplicationGroupId?: string;
         CacheClusterId?: string;
@@ -566,6 +612,10 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
             "Auth tokens can't be enabled with a user group associated: pass either AuthToken or UserGroupIds.",
           );
         }
+        // The subnet group (given, or the snapshot's) and the user groups must exist
+        // (CacheSubnetGroupNotFoundFault, UserGroupNotFoundFault: CreateReplicationGroup API reference).
+        store.requireSubnetGroup(input.CacheSubnetGroupName ?? base?.subnetGroup ?? 'default');
+        store.requireUserGroups(input.UserGroupIds ?? []);
         // Data tiering (r6gd) nodes are always encrypted at rest (docs/aws-behaviour.md, Engines).
         const atRest =
           resolveAtRest(engine, engineVersion, input.AtRestEncryptionEnabled, input.KmsKeyId) ||
@@ -791,6 +841,7 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
           }
         }
         if (input.UserGroupIdsToAdd || input.UserGroupIdsToRemove) {
+          store.requireUserGroups(input.UserGroupIdsToAdd ?? []);
           const current = new Set(group.userGroupIds);
           for (const u of input.UserGroupIdsToAdd ?? []) current.add(u);
           for (const u of input.UserGroupIdsToRemove ?? []) current.delete(u);

@@ -140,6 +140,10 @@ export class ElastiCacheStore {
   readonly snapshots = new Map<string, Snapshot>();
   /** Custom cache parameter groups by (lowercase) name; the default groups are implicit. */
   readonly parameterGroups = new Map<string, CustomParameterGroup>();
+  /** Cache subnet groups that exist (names, lowercase). */
+  readonly subnetGroups = new Set<string>(['default']);
+  /** RBAC user groups that exist (ids). */
+  readonly userGroups = new Set<string>();
   /** Per account and region, like the random part of real endpoint host names. */
   readonly endpointSuffix: string;
 
@@ -479,6 +483,30 @@ export class ElastiCacheStore {
       if (node) return addresses([node]);
     }
     return undefined;
+  }
+
+  /**
+   * The subnet and user groups that exist: the fixture's lists when given (so a world where one
+   * is missing can be built), else `default` and every one a group uses.
+   */
+  seedNetwork(fixture: { subnetGroups?: string[]; userGroups?: string[] }): void {
+    const groups = [...this.groups.values()];
+    for (const name of fixture.subnetGroups ?? groups.map((g) => g.subnetGroup))
+      this.subnetGroups.add(name.toLowerCase());
+    for (const id of fixture.userGroups ?? groups.flatMap((g) => g.userGroupIds)) this.userGroups.add(id);
+  }
+
+  /** CacheSubnetGroupNotFoundFault unless the subnet group exists. */
+  requireSubnetGroup(name: string): void {
+    if (!this.subnetGroups.has(name.toLowerCase()))
+      throw new AwsFault('CacheSubnetGroupNotFoundFault', `Cache subnet group ${name} not found.`);
+  }
+
+  /** UserGroupNotFoundFault for the first user group that does not exist. */
+  requireUserGroups(ids: readonly string[]): void {
+    const missing = ids.find((id) => !this.userGroups.has(id));
+    if (missing !== undefined)
+      throw new AwsFault('UserGroupNotFoundFault', `User group ${missing} not found.`);
   }
 
   // ---------------------------------------------------------------- life cycles

@@ -219,7 +219,15 @@ const markAlarms = (Action: string, condition: Record<string, unknown>) => ({
 /** Every statement each step holds besides logs and tracing, exactly. */
 const EXPECTED: Record<FunctionName, Record<string, unknown>> = {
   preflight: {
-    ReadCaches: { ...READ, Action: [...READ.Action, 'elasticache:DescribeCacheParameters'] },
+    ReadCaches: {
+      ...READ,
+      Action: [
+        ...READ.Action,
+        'elasticache:DescribeCacheParameters',
+        'elasticache:DescribeCacheSubnetGroups',
+        'elasticache:DescribeUserGroups',
+      ],
+    },
     ReadCacheTags: READ_TAGS,
     ReadConfiguredZones: {
       ...LIST_RECORDS,
@@ -405,6 +413,27 @@ const EXPECTED: Record<FunctionName, Record<string, unknown>> = {
     ReadCaches: READ,
     ReadCacheTags: READ_TAGS,
     ReleaseSourceClaim: RELEASE_SOURCE,
+    // rollback:recover reads a stopped migration's history (RollbackStoppedMigration), only the
+    // migration state machine's executions.
+    ReadStoppedMigrations: {
+      Effect: 'Allow',
+      Action: [
+        'states:DescribeExecution',
+        'states:GetExecutionHistory',
+        'states:DescribeStateMachineForExecution',
+      ],
+      Resource: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:aws:states:eu-west-1:123456789012:execution:',
+            { 'Fn::GetAtt': [expect.stringMatching(/^MigrateReplicationGroup[0-9A-F]{8}$/), 'Name'] },
+            ':*',
+          ],
+        ],
+      },
+      Sid: 'ReadStoppedMigrations',
+    },
     ClaimSourceGroup: claim('dynamodb:DeleteItem'),
     DeleteTargetGroups: {
       Effect: 'Allow',
@@ -1046,5 +1075,49 @@ describe('alarms and dashboard', () => {
     expect(body).toContain('outcomes per day');
     expect(body).toContain('Step durations');
     expect(body).toContain('ExecutionTime');
+  });
+});
+
+describe('a stopped migration', () => {
+  it('starts RollbackStoppedMigration with the status-change event when a migration is aborted or times out', () => {
+    const machines = base.template.findResources('AWS::StepFunctions::StateMachine');
+    const rollbackId = Object.keys(machines).find((id) => id.startsWith('RollbackStoppedMigration'));
+    const migrateId = Object.keys(machines).find((id) => id.startsWith('MigrateReplicationGroup'));
+    expect(rollbackId).toBeDefined();
+    base.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [{ Ref: migrateId }], status: ['ABORTED', 'TIMED_OUT'] },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: rollbackId },
+          InputPath: '$',
+          DeadLetterConfig: Match.anyValue(),
+          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 10 }),
+        }),
+      ],
+    });
+  });
+});
+
+describe('the rollback of a stopped migration', () => {
+  it('waits out the longest function timeout before it reads what the stopped execution did', () => {
+    const definition = JSON.parse(
+      readFileSync(
+        new URL('../../../statemachine/rollback-stopped-migration.asl.json', import.meta.url),
+        'utf8',
+      ),
+    ) as { StartAt: string; States: Record<string, { Type: string; Seconds?: number }> };
+    const first = definition.States[definition.StartAt]!;
+    expect(first.Type).toBe('Wait');
+    const longest = Math.max(
+      ...Object.values(base.template.findResources('AWS::Lambda::Function')).map(
+        (fn) => (fn as { Properties: { Timeout?: number } }).Properties.Timeout ?? 3,
+      ),
+    );
+    expect(longest).toBeGreaterThanOrEqual(900);
+    expect(first.Seconds).toBeGreaterThan(longest);
   });
 });

@@ -22,31 +22,31 @@ const migrated = { end: 'migrated' as const, flipped: true };
 const rows: FaultPoint[] = [
   {
     name: 'a backup is running as preflight reads the source (it waits, and does not refuse)',
-    arm: [{ at: 'preflight', run: backup(TEN_MINUTES) }],
+    arm: [{ at: 'RunPreflight', run: backup(TEN_MINUTES) }],
     expect: migrated,
   },
   {
     name: 'a backup starts as the source is tagged and snapshotted',
-    arm: [{ at: 'snapshot:start', run: backup(TEN_MINUTES) }],
+    arm: [{ at: 'CreateSnapshot', run: backup(TEN_MINUTES) }],
     expect: migrated,
   },
   {
     name: 'a backup is running as the source is to be deleted',
-    arm: [{ at: 'decommission:start', run: backup(TEN_MINUTES) }],
+    arm: [{ at: 'DeleteSource', run: backup(TEN_MINUTES) }],
     expect: migrated,
   },
   {
     name: 'a backup is running as the kept source is released at the end',
     input: { deleteSource: false },
-    arm: [{ at: 'decommission:finish', run: backup(TEN_MINUTES) }],
+    arm: [{ at: 'CleanUpAndSummarize', run: backup(TEN_MINUTES) }],
     expect: migrated,
   },
   {
     name: 'a long backup is running as the rollback releases the source',
     fails: ['CreateReplicationGroup'],
     arm: [
-      { at: 'restore:start', faults: [denied('CreateReplicationGroup')] },
-      { at: 'rollback:step', run: backup(TEN_HOURS) },
+      { at: 'RestoreEncryptedGroup', faults: [denied('CreateReplicationGroup')] },
+      { at: 'RollBackChanges', run: backup(TEN_HOURS) },
     ],
     expect: { end: 'rolled-back', error: 'AccessDenied', flipped: false },
   },
