@@ -26,6 +26,10 @@ const STAR_RESOURCE_ACTIONS: Readonly<Record<string, string>> = {
   'elasticache:DescribeCacheParameters':
     "read-only; the source's parameter group is known only at run time (change tracking reads notify-keyspace-events)",
   'elasticache:DescribeCacheParameterGroups': 'read-only, same reason as DescribeCacheParameters',
+  'elasticache:DescribeCacheSubnetGroups':
+    'read-only; preflight proves the subnet group the new group will use exists, and it is named only at run time',
+  'elasticache:DescribeUserGroups':
+    "read-only; preflight proves the source's RBAC user groups exist before the new group is created with them",
   'ec2:DescribeNetworkInterfaces':
     'supports no resource-level permissions; Lambda needs it for VPC functions (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions)',
   'logs:CreateLogDelivery':

@@ -61,6 +61,8 @@ export const AlarmNameTakenError = define('AlarmNameTakenError', false);
 
 // ---- Rollback could not finish: resources are left behind and named in the message.
 export const RollbackFailedError = define('RollbackFailedError', false);
+/** RollbackStoppedMigration could not read the stopped migration's state: nothing was rolled back. */
+export const RecoveryFailedError = define('RecoveryFailedError', false);
 
 /** The names the state machine may match, for the ASL contract test. */
 export const MIGRATION_ERROR_NAMES = [
@@ -94,6 +96,7 @@ export const MIGRATION_ERROR_NAMES = [
   BackupHeadroomError,
   AlarmNameTakenError,
   RollbackFailedError,
+  RecoveryFailedError,
 ].map((cls) => cls.name);
 
 /**
