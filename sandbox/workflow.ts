@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FUNCTIONS, functionSubstitutions, WORKFLOWS } from '../statemachine/manifest.js';
+import {
+  FUNCTIONS,
+  functionSubstitutions,
+  STOPPED_MIGRATION_ROLLBACK,
+  WORKFLOWS,
+} from '../statemachine/manifest.js';
 import type { Sandbox } from './index.js';
 import type { StatusChangeRule } from './services/stepfunctions/store.js';
 import { type LambdaHandler, type LocalRunOptions, runLocal, substitute } from './stepfunctions.js';
@@ -83,7 +88,10 @@ export function localStateMachines(
   arnOf: (name: string) => string,
   extra: Record<string, string> = {},
 ): { name: string; definition: string }[] {
-  const workflows = Object.entries(WORKFLOWS).map(([name, { file }]) => ({ name, file }));
+  const workflows = [
+    ...Object.entries(WORKFLOWS).map(([name, { file }]) => ({ name, file })),
+    { name: STOPPED_MIGRATION_ROLLBACK.name as string, file: STOPPED_MIGRATION_ROLLBACK.file as string },
+  ];
   const substitutions: Record<string, string> = { ...LOCAL_SUBSTITUTIONS, ...extra };
   for (const { name } of workflows) substitutions[`${name}StateMachineArn`] = arnOf(name);
   return workflows.map(({ name, file }) => {
@@ -104,6 +112,6 @@ export const STOPPED_MIGRATION_RULES: StatusChangeRule[] = [
   {
     source: 'MigrateReplicationGroup',
     statuses: ['ABORTED', 'TIMED_OUT'],
-    target: 'RollbackStoppedMigration',
+    target: STOPPED_MIGRATION_ROLLBACK.name,
   },
 ];
