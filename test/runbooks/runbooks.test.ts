@@ -111,6 +111,11 @@ const RUNBOOKS: Record<string, RegExp[]> = {
     /orders-cache-\d{8}-\d{6}: SUCCEEDED/,
   ],
   'runbooks/start-from-console.md': [/"outcome": "planned"/, /"outcome": "migrated"/, /FreezeAndFlip/],
+  'runbooks/start-via-cli.md': [
+    /Approved beforeSnapshot/,
+    /Approved beforeDeleteSource/,
+    /ExecutionSucceeded/,
+  ],
   'runbooks/approvals.md': [
     /waits at beforeSnapshot/,
     /waits at beforeCutover/,
