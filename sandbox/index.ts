@@ -7,8 +7,10 @@ import { type Fixture, type FixtureInput, parseFixture } from './fixture.js';
 import { RedisDataPlane, type RedisDataPlaneOptions } from './redis/dataplane.js';
 import { SandboxServer } from './server.js';
 import { ElastiCacheStore, elastiCacheService } from './services/elasticache/service.js';
+import { EventBridgeStore, eventBridgeService } from './services/eventbridge.js';
 import { KmsStore, kmsService } from './services/kms.js';
 import { Route53Store, route53Service } from './services/route53.js';
+import { S3Store, s3Service } from './services/s3.js';
 import { SecretStore, secretsManagerService } from './services/secretsmanager.js';
 import { SnsStore, snsService } from './services/sns.js';
 import type { SandboxContext } from './services/types.js';
@@ -18,6 +20,9 @@ export { SANDBOX_MIGRATIONS_TABLE } from './dynamodb.js';
 export type { FaultSpec } from './faults.js';
 export type { FixtureInput } from './fixture.js';
 export { FixtureError, loadFixtureFile, parseFixture } from './fixture.js';
+
+/** The S3 bucket every sandbox has: the fleet batch's plans and reports (REPORTS_BUCKET_NAME). */
+export const SANDBOX_REPORTS_BUCKET = 'at-rest-migrator-reports';
 
 export interface SandboxOptions {
   fixture?: FixtureInput | Fixture;
@@ -55,6 +60,8 @@ export interface SandboxWorld {
   elasticache: ElastiCacheStore;
   route53: Route53Store;
   sns: SnsStore;
+  s3: S3Store;
+  eventBridge: EventBridgeStore;
 }
 
 export interface Sandbox extends SandboxWorld {
@@ -90,6 +97,9 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
   const sns = new SnsStore(ctx);
   const elasticache = new ElastiCacheStore(ctx, kms, secrets, dataPlane);
   const route53 = new Route53Store(ctx, (ref) => elasticache.endpointOf(ref.group, ref.endpoint));
+  const s3 = new S3Store(ctx);
+  s3.addBucket(SANDBOX_REPORTS_BUCKET);
+  const eventBridge = new EventBridgeStore();
 
   for (const key of fixture.kms.keys) kms.addKey(key);
   for (const secret of fixture.secretsManager.secrets) secrets.add(secret.name, secret.value);
@@ -109,6 +119,8 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
     elasticache,
     route53,
     sns,
+    s3,
+    eventBridge,
   };
   const services = [
     elastiCacheService(ctx, elasticache),
@@ -116,6 +128,8 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
     kmsService(ctx, kms),
     secretsManagerService(ctx, secrets),
     snsService(ctx, sns),
+    s3Service(ctx, s3),
+    eventBridgeService(ctx, eventBridge),
   ];
   return { world, services };
 }

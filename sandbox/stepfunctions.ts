@@ -39,10 +39,17 @@ export interface LocalRunOptions {
   /** Answers `.waitForTaskToken` tasks, after their function ran (approval gates). */
   decide?: (request: ApprovalRequest) => Promise<ApprovalDecision>;
   onEvent?: (event: LocalExecutionEvent) => void;
+  /**
+   * Handlers of Task resources other than Lambda (`states:startExecution.sync:2`, the sandbox's
+   * Distributed Map: sandbox/distributed-map.ts), by Resource; they get the state's effective input.
+   */
+  integrations?: Record<string, (input: unknown) => Promise<unknown>>;
+  /** Stops the execution (StopExecution, or a Map Run that failed): it ends ABORTED. */
+  signal?: AbortSignal;
 }
 
 export interface LocalExecutionResult {
-  status: 'SUCCEEDED' | 'FAILED';
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   output?: unknown;
   error?: string;
   cause?: string;
@@ -69,7 +76,7 @@ class LambdaFunctionError extends Error {
   }
 }
 
-class TaskFailure extends Error {
+export class TaskFailure extends Error {
   constructor(name: string, cause: string) {
     super(cause);
     this.name = name;
@@ -103,6 +110,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalExecution
       retryIntervalOverrides[name] = options.retryMs;
     if (state.Type !== 'Task') continue;
     const resource = String(state.Resource);
+    const integration = options.integrations?.[resource];
+    if (integration) {
+      taskHandlers[name] = (effectiveInput) => integration(effectiveInput);
+      continue;
+    }
     if (
       resource !== 'arn:aws:states:::lambda:invoke' &&
       resource !== 'arn:aws:states:::lambda:invoke.waitForTaskToken'
@@ -164,6 +176,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalExecution
     },
   });
   const events: LocalExecutionEvent[] = [];
+  let aborted = false;
+  const abort = () => {
+    aborted = true;
+    execution.abort();
+  };
+  if (options.signal?.aborted) abort();
+  else options.signal?.addEventListener('abort', abort, { once: true });
   const collecting = (async () => {
     for await (const event of execution.eventLogs) {
       const e = event as unknown as LocalExecutionEvent;
@@ -181,9 +200,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalExecution
   try {
     const output = await execution.result;
     await collecting;
+    options.signal?.removeEventListener('abort', abort);
     return { status: 'SUCCEEDED', output, events, executionName };
   } catch (error) {
     await collecting.catch(() => undefined);
+    if (aborted) return { status: 'ABORTED', events, executionName };
     const cause = (error as Error & { cause?: Error }).cause ?? (error as Error);
     return { status: 'FAILED', error: cause.name, cause: cause.message, events, executionName };
   }

@@ -7,6 +7,10 @@ export const env = {
   approvalTopicArn: process.env.APPROVAL_TOPIC_ARN || undefined,
   /** The DynamoDB table of source claims (lambdas/migration/claim.ts). */
   migrationsTableName: process.env.MIGRATIONS_TABLE_NAME || undefined,
+  /** The fleet batch: S3 bucket of its plans and reports, SNS topic and EventBridge bus announcing them. */
+  reportsBucketName: process.env.REPORTS_BUCKET_NAME || undefined,
+  fleetReportTopicArn: process.env.FLEET_REPORT_TOPIC_ARN || undefined,
+  fleetEventBusName: process.env.FLEET_EVENT_BUS_NAME || undefined,
   allowedHostedZoneIds: (process.env.ALLOWED_HOSTED_ZONE_IDS ?? '')
     .split(',')
     .map((z) => z.trim().replace(/^\/hostedzone\//, ''))

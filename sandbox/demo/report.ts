@@ -4,7 +4,7 @@ export interface DemoReport {
   ok: boolean;
   variant: { clusterMode: boolean; tlsAuth: boolean; fault: string | null };
   executionName: string;
-  status: 'SUCCEEDED' | 'FAILED';
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   error?: string;
   cause?: string;
   summary?: MigrationSummary;

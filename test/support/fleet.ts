@@ -1,0 +1,116 @@
+import type { FleetReport } from '../../lambdas/fleet/report.js';
+import { fleetEnvironment, LOCAL_FLEET_TOPIC, type LocalFleet, localFleet } from '../../sandbox/fleet.js';
+import type { FixtureInput } from '../../sandbox/index.js';
+import { SANDBOX_REPORTS_BUCKET, type Sandbox, startSandbox } from '../../sandbox/index.js';
+import type { LambdaHandler } from '../../sandbox/stepfunctions.js';
+import {
+  configureLocalEnvironment,
+  LOCAL_APPROVAL_TOPIC,
+  LOCAL_KMS_ALIAS,
+  loadHandlers,
+} from '../../sandbox/workflow.js';
+
+export const FLEET_ZONE = 'Z0FLEET000001';
+
+export interface FleetMix {
+  /** Groups that migrate. */
+  succeed: number;
+  /** Groups already encrypted at rest. */
+  encrypted?: number;
+  /** Groups whose DNS tag names a record that points elsewhere (DnsRecordMismatchError at preflight). */
+  refused?: number;
+  /** Groups whose snapshot fails mid-way (rolled back). */
+  failing?: number;
+  /** Replicas per shard of every group (nodes per group = 1 + this). */
+  replicas?: number;
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** Ids of a mix, by fate. */
+export function fleetIds(mix: FleetMix) {
+  const ids = (prefix: string, n = 0) => Array.from({ length: n }, (_, i) => `${prefix}-${pad(i + 1)}`);
+  return {
+    succeed: ids('ok', mix.succeed),
+    encrypted: ids('enc', mix.encrypted),
+    refused: ids('ref', mix.refused),
+    failing: ids('bad', mix.failing),
+  };
+}
+
+/** A fleet of one-shard groups tagged team=web, each with its CNAME named in its DNS tag. */
+export function fleetFixture(mix: FleetMix): FixtureInput {
+  const ids = fleetIds(mix);
+  const all = [...ids.succeed, ...ids.encrypted, ...ids.refused, ...ids.failing];
+  const dnsTag = (id: string) => `${FLEET_ZONE}:${id}.fleet.internal:primary`;
+  return {
+    timeScale: 0.0002,
+    kms: { keys: [{ aliases: [LOCAL_KMS_ALIAS], description: 'migration key' }] },
+    sns: { topics: [LOCAL_APPROVAL_TOPIC, LOCAL_FLEET_TOPIC] },
+    elasticache: {
+      replicationGroups: all.map((id) => ({
+        id,
+        engineVersion: '7.1',
+        replicasPerShard: mix.replicas ?? 1,
+        dataSizeMb: 10,
+        atRestEncryption: ids.encrypted.includes(id),
+        // A refused group's tag names the record of another group: DnsRecordMismatchError.
+        tags: {
+          team: 'web',
+          'at-rest-migrator:dns': ids.refused.includes(id) ? dnsTag(ids.succeed[0] ?? 'none') : dnsTag(id),
+        },
+      })),
+    },
+    route53: {
+      hostedZones: [
+        {
+          id: FLEET_ZONE,
+          name: 'fleet.internal.',
+          records: all.map((id) => ({
+            name: `${id}.fleet.internal.`,
+            ttl: 60,
+            values: [{ group: id, endpoint: 'primary' }],
+          })),
+        },
+      ],
+    },
+    faults: ids.failing.map((id) => ({
+      type: 'snapshot' as const,
+      name: `${id}-mig-*`,
+      outcome: 'failed' as const,
+    })),
+  };
+}
+
+export interface FleetBed {
+  sandbox: Sandbox;
+  migrationFunctions: Record<string, LambdaHandler>;
+  /** A fresh pair of local state machines (executions start empty). */
+  fleet(): Promise<LocalFleet>;
+  report(batchId: string): FleetReport;
+  html(batchId: string): string;
+  stop(): Promise<void>;
+}
+
+/** One sandbox per test file (handlers bind their clients at import); `sandbox.reset` between tests. */
+export async function startFleetBed(fixture: FixtureInput): Promise<FleetBed> {
+  const sandbox = await startSandbox({ fixture, dns: true });
+  configureLocalEnvironment(sandbox, { DNS_SERVERS: sandbox.dnsServer!, ...fleetEnvironment(sandbox) });
+  const migrationFunctions = await loadHandlers();
+  const text = (key: string) => {
+    const body = sandbox.s3.text(SANDBOX_REPORTS_BUCKET, key);
+    if (body === undefined) throw new Error(`No object ${key} in the reports bucket.`);
+    return body;
+  };
+  return {
+    sandbox,
+    migrationFunctions,
+    fleet: () => localFleet({ migrationFunctions, waitMs: 2, retryMs: 2 }),
+    report: (batchId) => JSON.parse(text(`fleet-reports/${batchId}/report.json`)) as FleetReport,
+    html: (batchId) => text(`fleet-reports/${batchId}/report.html`),
+    stop: () => sandbox.stop(),
+  };
+}
+
+/** The per-group settings every test batch uses: no data to verify on a null data plane. */
+export const NULL_DATA_MIGRATION = { verification: { mode: 'off' } };
