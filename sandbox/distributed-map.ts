@@ -18,6 +18,47 @@ import { type LocalExecutionResult, TaskFailure } from './stepfunctions.js';
  */
 
 export const DISTRIBUTED_MAP_RESOURCE = 'arn:aws:states:::sandbox:distributedMap';
+export const SYNC2_RESOURCE = 'arn:aws:states:::states:startExecution.sync:2';
+
+/** A closed child execution, as the sandbox's Step Functions holds it. */
+export interface ClosedChild {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: string;
+  startDate: number;
+  stopDate?: number;
+  input: string;
+  output?: unknown;
+  error?: string;
+  cause?: string;
+}
+
+/**
+ * What `states:startExecution.sync:2` gives the state: when the child succeeded, its
+ * DescribeExecution fields with `Output` as JSON (the `:2` form); otherwise the task fails with
+ * States.TaskFailed and a Cause holding that description as JSON (Status, Error, Cause, dates).
+ */
+export function startSyncResult(child: ClosedChild): unknown {
+  const described = {
+    ExecutionArn: child.executionArn,
+    StateMachineArn: child.stateMachineArn,
+    Name: child.name,
+    Status: child.status,
+    StartDate: child.startDate,
+    ...(child.stopDate !== undefined ? { StopDate: child.stopDate } : {}),
+    Input: child.input,
+  };
+  if (child.status === 'SUCCEEDED') return { ...described, Output: child.output ?? null };
+  throw new TaskFailure(
+    'States.TaskFailed',
+    JSON.stringify({
+      ...described,
+      ...(child.error !== undefined ? { Error: child.error } : {}),
+      ...(child.cause !== undefined ? { Cause: child.cause } : {}),
+    }),
+  );
+}
 
 type Json = Record<string, unknown>;
 

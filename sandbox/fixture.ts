@@ -131,6 +131,32 @@ const keyFixture = z.strictObject({
   description: z.string().default(''),
 });
 
+/** An operator's CloudWatch metric alarm (sandbox/services/cloudwatch.ts). */
+const alarmFixture = z.strictObject({
+  name: z.string().min(1).max(255),
+  namespace: z.string().default('AWS/ElastiCache'),
+  metricName: z.string().min(1),
+  dimensions: z
+    .record(z.string().min(1), z.string().min(1))
+    .describe('e.g. { CacheClusterId: orders-001 } or { ReplicationGroupId: orders }'),
+  statistic: z.enum(['SampleCount', 'Average', 'Sum', 'Minimum', 'Maximum']).default('Average'),
+  period: z.number().int().positive().default(300),
+  evaluationPeriods: z.number().int().positive().default(1),
+  threshold: z.number(),
+  comparisonOperator: z
+    .enum([
+      'GreaterThanOrEqualToThreshold',
+      'GreaterThanThreshold',
+      'LessThanThreshold',
+      'LessThanOrEqualToThreshold',
+    ])
+    .default('GreaterThanThreshold'),
+  alarmActions: z.array(z.string().startsWith('arn:')).default([]),
+  okActions: z.array(z.string().startsWith('arn:')).default([]),
+  description: z.string().optional(),
+  tags: z.record(z.string().min(1), z.string()).default({}),
+});
+
 const secretFixture = z.strictObject({
   name: z.string().min(1),
   value: z.string().describe('SecretString'),
@@ -163,6 +189,7 @@ export const fixtureSchema = z
         topics: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'expected an SNS topic name')).default([]),
       })
       .default({ topics: [] }),
+    cloudwatch: z.strictObject({ alarms: z.array(alarmFixture).default([]) }).default({ alarms: [] }),
     faults: z.array(faultSchema).default([]),
   })
   .superRefine(checkReferences);

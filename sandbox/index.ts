@@ -6,6 +6,7 @@ import { FaultInjector, type FaultSpec } from './faults.js';
 import { type Fixture, type FixtureInput, parseFixture } from './fixture.js';
 import { RedisDataPlane, type RedisDataPlaneOptions } from './redis/dataplane.js';
 import { SandboxServer } from './server.js';
+import { CloudWatchStore, cloudWatchService } from './services/cloudwatch.js';
 import { ElastiCacheStore, elastiCacheService } from './services/elasticache/service.js';
 import { EventBridgeStore, eventBridgeService } from './services/eventbridge.js';
 import { KmsStore, kmsService } from './services/kms.js';
@@ -13,7 +14,16 @@ import { Route53Store, route53Service } from './services/route53.js';
 import { S3Store, s3Service } from './services/s3.js';
 import { SecretStore, secretsManagerService } from './services/secretsmanager.js';
 import { SnsStore, snsService } from './services/sns.js';
+import { stepFunctionsService } from './services/stepfunctions/service.js';
+import { StepFunctionsStore } from './services/stepfunctions/store.js';
 import type { SandboxContext } from './services/types.js';
+import type { LambdaHandler } from './stepfunctions.js';
+import {
+  LOCAL_FLEET_TOPIC,
+  LOCAL_REPORTS_BUCKET,
+  localStateMachines,
+  STOPPED_MIGRATION_RULES,
+} from './workflow.js';
 
 export type { ClaimItem } from './dynamodb.js';
 export { SANDBOX_MIGRATIONS_TABLE } from './dynamodb.js';
@@ -22,7 +32,7 @@ export type { FixtureInput } from './fixture.js';
 export { FixtureError, loadFixtureFile, parseFixture } from './fixture.js';
 
 /** The S3 bucket every sandbox has: the fleet batch's plans and reports (REPORTS_BUCKET_NAME). */
-export const SANDBOX_REPORTS_BUCKET = 'at-rest-migrator-reports';
+export const SANDBOX_REPORTS_BUCKET = LOCAL_REPORTS_BUCKET;
 
 export interface SandboxOptions {
   fixture?: FixtureInput | Fixture;
@@ -62,6 +72,12 @@ export interface SandboxWorld {
   sns: SnsStore;
   s3: S3Store;
   eventBridge: EventBridgeStore;
+  cloudwatch: CloudWatchStore;
+  /**
+   * Step Functions: every workflow of `statemachine/` preloaded under the deployment's name, run
+   * on the local engine with the project's handlers (docs/stepfunctions-sandbox.md).
+   */
+  stepfunctions: StepFunctionsStore;
 }
 
 export interface Sandbox extends SandboxWorld {
@@ -85,7 +101,12 @@ export interface Sandbox extends SandboxWorld {
   stop(): Promise<void>;
 }
 
-async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPlane) {
+async function buildWorld(
+  fixture: Fixture,
+  timeScale: number,
+  dataPlane: DataPlane,
+  functions: () => Promise<Record<string, LambdaHandler>>,
+) {
   const ctx: SandboxContext = {
     region: fixture.region,
     accountId: fixture.accountId,
@@ -95,6 +116,7 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
   const kms = new KmsStore(ctx);
   const secrets = new SecretStore(ctx);
   const sns = new SnsStore(ctx);
+  const cloudwatch = new CloudWatchStore(ctx);
   const elasticache = new ElastiCacheStore(ctx, kms, secrets, dataPlane);
   const route53 = new Route53Store(ctx, (ref) => elasticache.endpointOf(ref.group, ref.endpoint));
   const s3 = new S3Store(ctx);
@@ -104,10 +126,20 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
   for (const key of fixture.kms.keys) kms.addKey(key);
   for (const secret of fixture.secretsManager.secrets) secrets.add(secret.name, secret.value);
   for (const topic of fixture.sns.topics) sns.addTopic(topic);
+  sns.addTopic(LOCAL_FLEET_TOPIC);
   for (const group of fixture.elasticache.parameterGroups) elasticache.seedParameterGroup(group);
   for (const group of fixture.elasticache.replicationGroups) await elasticache.seedGroup(group);
   for (const zone of fixture.route53.hostedZones) route53.seedZone(zone);
+  for (const alarm of fixture.cloudwatch.alarms) cloudwatch.seed(alarm);
   ctx.faults.add(...fixture.faults);
+  const stepfunctions = new StepFunctionsStore(ctx, { functions, timeScale });
+  for (const machine of localStateMachines((name) => stepfunctions.machineArn(name)))
+    stepfunctions.addMachine(machine.name, machine.definition);
+  for (const rule of STOPPED_MIGRATION_RULES)
+    if (
+      [rule.source, rule.target].every((name) => stepfunctions.machines.has(stepfunctions.machineArn(name)))
+    )
+      stepfunctions.rules.push(rule);
 
   const world: SandboxWorld = {
     clock: ctx.clock,
@@ -121,6 +153,8 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
     sns,
     s3,
     eventBridge,
+    cloudwatch,
+    stepfunctions,
   };
   const services = [
     elastiCacheService(ctx, elasticache),
@@ -130,11 +164,13 @@ async function buildWorld(fixture: Fixture, timeScale: number, dataPlane: DataPl
     snsService(ctx, sns),
     s3Service(ctx, s3),
     eventBridgeService(ctx, eventBridge),
+    cloudWatchService(ctx, cloudwatch),
+    stepFunctionsService(ctx, stepfunctions),
   ];
   return { world, services };
 }
 
-/** Starts a local AWS (ElastiCache, Route 53, KMS, Secrets Manager, SNS) seeded from a fixture. */
+/** Starts a local AWS (ElastiCache, Route 53, KMS, Secrets Manager, SNS, CloudWatch) seeded from a fixture. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const dataPlane: DataPlane =
     options.dataPlane === 'redis'
@@ -142,9 +178,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       : options.dataPlane === 'null' || options.dataPlane === undefined
         ? new NullDataPlane()
         : options.dataPlane;
+  // The handlers bind their clients at import: the first execution points the process at this
+  // sandbox (as a deployment's environment would), unless a test already did.
+  const functions = async () => {
+    const { configureLocalEnvironment, loadHandlers } = await import('./workflow.js');
+    if (process.env.AWS_ENDPOINT_URL !== sandbox.endpoint)
+      configureLocalEnvironment(sandbox, sandbox.dnsServer ? { DNS_SERVERS: sandbox.dnsServer } : {});
+    return loadHandlers();
+  };
   const seed = (input?: FixtureInput | Fixture) => {
     const fixture = parseFixture(input ?? {});
-    return buildWorld(fixture, options.timeScale ?? fixture.timeScale, dataPlane);
+    return buildWorld(fixture, options.timeScale ?? fixture.timeScale, dataPlane, functions);
   };
   let world: SandboxWorld;
   let dns: SandboxDnsServer | undefined;
@@ -189,6 +233,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       sandbox.faults.add(...faults);
     },
     async reset(fixture) {
+      sandbox.stepfunctions.stopAll();
       await dataPlane.reset();
       await sandbox.dynamodb.reset();
       const next = await seed(fixture);
@@ -197,6 +242,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       server.setServices(next.services);
     },
     async stop() {
+      sandbox.stepfunctions.stopAll();
       await server.close();
       await sandbox.dynamodb.close();
       await dns?.close();

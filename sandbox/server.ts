@@ -82,8 +82,10 @@ export class SandboxServer {
 
     let operation = '(unparsed)';
     let response: ProtocolResponse;
+    const request = { method: req.method ?? 'GET', url, headers, body };
+    const wire = service.wireFor?.(request) ?? service.wire;
     try {
-      const parsed = service.wire.parse({ method: req.method ?? 'GET', url, headers, body });
+      const parsed = wire.parse(request);
       operation = parsed.operation;
       const implementation = service.operations[operation];
       if (!implementation) {
@@ -94,7 +96,7 @@ export class SandboxServer {
       }
       service.faults.beforeCall(service.signingName, operation, parsed.input);
       const output = await implementation(parsed.input);
-      response = service.wire.respond(operation, output, requestId);
+      response = wire.respond(operation, output, requestId);
       this.calls.push({ service: service.signingName, operation, at: Date.now() });
     } catch (error) {
       const fault =
@@ -102,7 +104,7 @@ export class SandboxServer {
           ? error
           : new AwsFault('InternalFailure', `sandbox: ${(error as Error).message ?? String(error)}`, 500);
       this.calls.push({ service: service.signingName, operation, error: fault.code, at: Date.now() });
-      response = service.wire.error(fault, requestId);
+      response = wire.error(fault, requestId);
     }
     res.writeHead(response.status, { ...response.headers, 'x-amzn-requestid': requestId });
     res.end(response.body);

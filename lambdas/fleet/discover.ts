@@ -7,7 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { tagsOf } from '../migration/aws.js';
 import { readClaim } from '../migration/claim.js';
 import { TAG_ROLE, TAG_SOURCE } from '../migration/naming.js';
-import { type PreflightDeps, preflight } from '../migration/preflight.js';
+import { type PreflightDeps, preflight } from '../migration/preflight/index.js';
 import { MigrationError } from '../shared/errors.js';
 import { type FleetInput, failureThreshold, parseFleetInput, windowClosesAt } from './input.js';
 import { type Batch, type BatchSettings, createBatch, type GroupStatus, putRows } from './ledger.js';

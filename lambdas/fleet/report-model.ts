@@ -181,32 +181,51 @@ export interface HistoryEvent {
   type: string;
   timestamp: string | number | Date;
   stateEnteredEventDetails?: { name?: string };
+  /** `parameters` is the task's parameters as JSON (FunctionName for Lambda tasks). */
+  taskScheduledEventDetails?: { resource?: string; parameters?: string };
 }
 
-/** The README's step a state belongs to; states that take no time (Choice, Pass) open no bar. */
-const STEPS: [RegExp, string][] = [
-  [/^(ReceiveInput|Preflight)/, 'Preflight'],
-  [/^Approve/, 'Approval'],
-  [/^Snapshot/, 'Snapshot'],
-  [/^Restore(Start|Wait|Check|Ready)/, 'Restore'],
-  [/^VerifyTarget/, 'VerifyTarget'],
-  [/ChangeTracking|CatchUp|DataCaughtUp/, 'CatchUp'],
-  [/^(SyncBack|SyncedBack|Rollback|RolledBack|ReportLeftovers)/, 'Rollback'],
-  [
-    /^(Cutover|TtlChange|WaitOutOldTtl|FreezeAndFlip|FlipChange|ResolveRecords|RecordsResolved|ResolveWait)/,
-    'Cutover',
-  ],
-  [/^Soak/, 'Soak'],
-  [/^(Decommission|SourceDeleted|DeleteSource)/, 'Decommission'],
-  [/^Finish/, 'Finish'],
+/**
+ * The README's step a task belongs to, by the Lambda function it calls (state names change,
+ * each step has its own function): the first token found in the function's name or ARN.
+ */
+const FUNCTION_STEPS: [string, string][] = [
+  ['preflight', 'Preflight'],
+  ['requestapproval', 'Approval'],
+  ['changetracking', 'CatchUp'],
+  ['verifydata', 'CatchUp'],
+  ['verifytarget', 'VerifyTarget'],
+  ['snapshot', 'Snapshot'],
+  ['restore', 'Restore'],
+  ['cutover', 'Cutover'],
+  ['decommission', 'Decommission'],
+  ['rollback', 'Rollback'],
 ];
 
-export function stepOf(stateName: string): string {
-  for (const [pattern, step] of STEPS) if (pattern.test(stateName)) return step;
-  return stateName;
+export function stepOfFunction(functionName: string): string | undefined {
+  const flat = functionName.toLowerCase().replace(/[^a-z0-9]/g, '');
+  // The name after the last ':' (an ARN's function name) decides when the ARN has several tokens.
+  const name = (functionName.split(':').at(-1) ?? functionName).toLowerCase().replace(/[^a-z0-9]/g, '');
+  for (const [token, step] of FUNCTION_STEPS) if (name.includes(token)) return step;
+  for (const [token, step] of FUNCTION_STEPS) if (flat.includes(token)) return step;
+  return undefined;
 }
 
-/** One bar per step, from the child's history: consecutive Task and Wait states of one step. */
+function functionOf(event: HistoryEvent): string | undefined {
+  const text = event.taskScheduledEventDetails?.parameters;
+  if (!text) return undefined;
+  try {
+    const name = (JSON.parse(text) as { FunctionName?: unknown }).FunctionName;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One bar per step, from the child's history: a bar opens when a task calls another step's
+ * function (or the Soak wait begins) and lasts until the next bar or the end.
+ */
 export function stepBars(history: HistoryEvent[]): StepBar[] {
   const ms = (t: HistoryEvent['timestamp']) =>
     t instanceof Date ? t.getTime() : typeof t === 'number' ? t : Date.parse(t);
@@ -217,9 +236,15 @@ export function stepBars(history: HistoryEvent[]): StepBar[] {
     last = Math.max(last, at);
     const current = bars.at(-1);
     if (current) current.end = at;
-    if (!/^(Task|Wait)StateEntered$/.test(event.type)) continue;
-    const step = stepOf(event.stateEnteredEventDetails?.name ?? '');
-    if (current?.step === step) continue;
+    let step: string | undefined;
+    if (event.type === 'TaskScheduled') {
+      const fn = functionOf(event);
+      step = fn ? stepOfFunction(fn) : undefined;
+    } else if (event.type === 'WaitStateEntered' && event.stateEnteredEventDetails?.name === 'Soak')
+      step = 'Soak';
+    // Change tracking is put back after the flip: that belongs to the cutover.
+    if (step === 'CatchUp' && current?.step === 'Cutover') continue;
+    if (!step || current?.step === step) continue;
     bars.push({ step, start: at, end: at });
   }
   const tail = bars.at(-1);

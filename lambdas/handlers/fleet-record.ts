@@ -22,7 +22,7 @@ export async function readHistory(executionArn: string): Promise<HistoryEvent[]>
         executionArn,
         maxResults: 1000,
         nextToken,
-        includeExecutionData: false,
+        includeExecutionData: true,
       }),
     );
     events.push(...(out.events ?? []));
@@ -33,6 +33,18 @@ export async function readHistory(executionArn: string): Promise<HistoryEvent[]>
     timestamp: e.timestamp ?? 0,
     ...(e.stateEnteredEventDetails?.name
       ? { stateEnteredEventDetails: { name: e.stateEnteredEventDetails.name } }
+      : {}),
+    ...(e.taskScheduledEventDetails
+      ? {
+          taskScheduledEventDetails: {
+            ...(e.taskScheduledEventDetails.resource
+              ? { resource: e.taskScheduledEventDetails.resource }
+              : {}),
+            ...(e.taskScheduledEventDetails.parameters
+              ? { parameters: e.taskScheduledEventDetails.parameters }
+              : {}),
+          },
+        }
       : {}),
   }));
 }

@@ -3,7 +3,7 @@ import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type PreflightEvent, preflight } from '../migration/preflight.js';
+import { type PreflightEvent, preflight } from '../migration/preflight/index.js';
 import type { MigrationState } from '../migration/state.js';
 import { networkSettingsFromEnv } from '../migration/verify-data.js';
 import { logFailure } from '../shared/handler.js';

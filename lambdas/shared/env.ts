@@ -11,6 +11,8 @@ export const env = {
   reportsBucketName: process.env.REPORTS_BUCKET_NAME || undefined,
   fleetReportTopicArn: process.env.FLEET_REPORT_TOPIC_ARN || undefined,
   fleetEventBusName: process.env.FLEET_EVENT_BUS_NAME || undefined,
+  /** The state machine the migrations API starts and reads (lambdas/handlers/api.ts). */
+  stateMachineArn: process.env.STATE_MACHINE_ARN || undefined,
   allowedHostedZoneIds: (process.env.ALLOWED_HOSTED_ZONE_IDS ?? '')
     .split(',')
     .map((z) => z.trim().replace(/^\/hostedzone\//, ''))

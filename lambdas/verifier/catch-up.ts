@@ -1,6 +1,6 @@
 /**
- * The catch-up: one walk of the verifier that finds the keys that differ between source and
- * target and repairs them, source → target, instead of reporting them. Keys are read at copy time
+ * The catch-up: the verifier's walk (walk.ts), with a repair where the check has its re-checks and
+ * report: the keys that differ between source and target are copied, source → target. Keys are read at copy time
  * (DUMP and absolute expiry in one script), so an older copy never overwrites a newer write of
  * the source; the target takes them with RESTORE … REPLACE ABSTTL, or DEL where the source no
  * longer has them. All databases, cluster mode shard by shard, TLS and AUTH: whatever the
@@ -14,8 +14,9 @@
 import { compareObservations } from './compare.js';
 import { createIoredisClient, Endpoint, type RedisClientFactory } from './connection.js';
 import { observeKeys } from './contents.js';
+import { openSession, type VerifierDependencies } from './session.js';
 import type { RedisEndpointSpec, VerifierCursor, VerifierInput, VerifierReport } from './types.js';
-import { type VerifierDependencies, verify } from './verify.js';
+import { walk } from './walk.js';
 
 export interface CatchUpInput extends Omit<VerifierInput, 'policy' | 'mode'> {
   /** Observe copied keys again and count those still different. @default false */
@@ -67,7 +68,7 @@ export async function copyKeys(
       if (!a || !b) return;
       // Both sides hold the same absolute expiry: a key present on one side only, whose expiry
       // falls within 2 s, expired between the two reads (they can be far apart on a loaded
-      // server). The walk itself copies such keys (verify.ts), so none is left out by this.
+      // server). The walk itself copies such keys (catchUp), so none is left out by this.
       const outcome = compareObservations(a, b, { expiryToleranceMs: 0, expiryGraceMs: 2000 });
       if (outcome !== 'equal' && outcome !== 'expiring') stillDifferent++;
     });
@@ -75,33 +76,55 @@ export async function copyKeys(
   return { copied: keys.length - conflicts, stillDifferent, conflicts };
 }
 
-/** Runs (or continues) a catch-up pass within `timeBudgetMs`; call again with the cursor until done. */
+/**
+ * Runs (or continues) a catch-up pass within `timeBudgetMs`; call again with the cursor until
+ * done. The verifier's walk hands each batch's keys that differ (both directions, keys about to
+ * expire too: until they do, clients read them, and they must not vanish early on the target) to
+ * {@link copyKeys}, with the connections that found them; the walk waits for the copy, so a
+ * batch is repaired before its pass moves on. Nothing is re-checked or reported.
+ */
 export async function catchUp(
   input: CatchUpInput,
-  dependencies: Omit<VerifierDependencies, 'repair'> = {},
+  dependencies: VerifierDependencies = {},
 ): Promise<CatchUpResult> {
   const totals = { copied: 0, stillDifferent: 0, conflicts: 0 };
   const { checkCopies, compareAndSet, ...rest } = input;
-  const result = await verify(
+  const copyOptions = {
+    ...(checkCopies !== undefined ? { checkCopies } : {}),
+    ...(compareAndSet !== undefined ? { compareAndSet } : {}),
+  };
+  const session = await openSession(
     {
       ...rest,
       mode: 'full',
       policy: { writesFrozen: true },
       tuning: { ...input.tuning, recheckRounds: 0 },
     },
-    {
-      ...dependencies,
-      repair: async ({ keys, source, target }) => {
-        const outcome = await copyKeys(keys, source, target, {
-          ...(checkCopies !== undefined ? { checkCopies } : {}),
-          ...(compareAndSet !== undefined ? { compareAndSet } : {}),
-        });
+    dependencies,
+    { rechecks: false },
+  );
+  let result: ReturnType<typeof session.finish>;
+  try {
+    const positions = await walk({
+      endpoints: session.endpoints,
+      tuning: session.tuning,
+      mode: session.mode,
+      comparison: session.comparison,
+      from: session.from,
+      tally: session.report,
+      stop: session.outOfTime,
+      found: async ({ differences, source, target }) => {
+        const keys = differences.map((difference) => difference.key);
+        const outcome = await copyKeys(keys, source, target, copyOptions);
         totals.copied += outcome.copied;
         totals.stillDifferent += outcome.stillDifferent;
         totals.conflicts += outcome.conflicts;
       },
-    },
-  );
+    });
+    result = session.finish(positions);
+  } finally {
+    session.close();
+  }
   return {
     done: result.done,
     ...(result.cursor ? { cursor: result.cursor } : {}),

@@ -52,15 +52,6 @@ export function sameState(a: Observation, b: Observation, expiryToleranceMs = 0)
   return a.type === b.type && sameExpiry && a.fingerprint === b.fingerprint && a.length === b.length;
 }
 
-/** The fast path's token for a missing key. */
-export const MISSING_TOKEN = '-';
-
-/** Fast-path tokens that prove equality when equal on both sides (DUMP or canonical digests). */
-export function isProof(token: string): boolean {
-  const first = token.charAt(0);
-  return first === 'D' || first === 'C' || token === MISSING_TOKEN;
-}
-
 /**
  * Whether two hashes (flat field/value lists) or two sets (member lists), decoded as UTF-8, hold
  * the same elements. `undefined` when either holds U+FFFD: invalid UTF-8 decodes lossily, so

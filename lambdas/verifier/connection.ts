@@ -9,7 +9,6 @@
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { MISSING_TOKEN } from './compare.js';
 import {
   sanitizeCause,
   VerifierCommandError,
@@ -25,6 +24,14 @@ import {
   WRITE_SCRIPTS,
 } from './scripts.js';
 import { keySlot, SLOT_COUNT } from './slots.js';
+import {
+  dumpToken,
+  MISSING_TOKEN,
+  parseBatchNote,
+  stateToken,
+  type UnprovenToken,
+  unprovenToken,
+} from './tokens.js';
 import type { RedisEndpointSpec } from './types.js';
 
 /** Creates an ioredis client for one node of an endpoint (not yet connected: `lazyConnect`). */
@@ -62,17 +69,12 @@ export interface KeyCopy {
   readonly payload: Buffer | null;
   /** Absolute expiry in ms: -1 none, -2 missing. */
   readonly expireAt: number;
-  /** The key's state token (SHA-1 of payload, '|', expiry; '-' when missing). */
+  /** The key's state token (see tokens.ts). */
   readonly state: string;
 }
 
 function copyOf(payload: Buffer | null, expiry: string): KeyCopy {
-  return {
-    payload,
-    expireAt: Number(expiry),
-    state:
-      payload === null ? '-' : createHash('sha1').update(payload).update('|').update(expiry).digest('hex'),
-  };
+  return { payload, expireAt: Number(expiry), state: stateToken(payload, expiry) };
 }
 
 /** Application data: every key but ElastiCache's own (see ELASTICACHE_OWN_KEY). */
@@ -90,7 +92,7 @@ export interface BatchDigest {
   /** Per node: the key indices it answered for (in key order) and their digest. */
   readonly groups: readonly { readonly indices: readonly number[]; readonly digest: string }[];
   /** `N` tokens (big hashtable hashes and sets: no proof) by key index. */
-  readonly unproven: ReadonlyMap<number, string>;
+  readonly unproven: ReadonlyMap<number, UnprovenToken>;
   /** The DUMP payloads of those keys, by key index. */
   readonly payloads: ReadonlyMap<number, Buffer>;
 }
@@ -120,8 +122,7 @@ export function unpackKeys(packed: Buffer, indices?: readonly number[]): Buffer[
 /** Whether two batch digests prove every key equal but their `N` keys (which must match too). */
 export function sameBatchDigest(a: BatchDigest, b: BatchDigest): boolean {
   if (a.groups.length !== b.groups.length || a.unproven.size !== b.unproven.size) return false;
-  for (const [index, token] of a.unproven)
-    if (b.unproven.get(index)?.charAt(1) !== token.charAt(1)) return false;
+  for (const [index, token] of a.unproven) if (b.unproven.get(index)?.type !== token.type) return false;
   return a.groups.every((group, g) => {
     const other = b.groups[g];
     if (!other || other.digest !== group.digest || other.indices.length !== group.indices.length)
@@ -509,9 +510,10 @@ export class Endpoint {
       if (dump === null || dump === undefined) return MISSING_TOKEN;
       // Same tokens as the script; without a server-side sort, hashtable hashes and sets are
       // left to the content comparison.
-      if (dump[0] === RDB_TYPE_HASH) return `Nh?:${expiries[i]}`;
-      if (dump[0] === RDB_TYPE_SET) return `Ns?:${expiries[i]}`;
-      return `D${createHash('sha1').update(dump).digest('hex')}${expiries[i]}`;
+      const expiry = expiries[i] as number;
+      if (dump[0] === RDB_TYPE_HASH) return unprovenToken('h', undefined, expiry);
+      if (dump[0] === RDB_TYPE_SET) return unprovenToken('s', undefined, expiry);
+      return dumpToken(createHash('sha1').update(dump).digest('hex'), expiry);
     });
   }
 
@@ -557,7 +559,7 @@ export class Endpoint {
 
   private parseBatchDigest(replies: readonly { indices: number[]; reply: Buffer[] }[]): BatchDigest {
     const groups: BatchDigest['groups'][number][] = [];
-    const unproven = new Map<number, string>();
+    const unproven = new Map<number, UnprovenToken>();
     const payloads = new Map<number, Buffer>();
     for (const { indices, reply } of replies) {
       const [digest, notes, ...dumps] = reply;
@@ -566,15 +568,17 @@ export class Endpoint {
         throw new VerifierCommandError(`batch script on the ${this.role} returned a malformed reply`);
       }
       lines.forEach((line, j) => {
-        const space = line.indexOf(' ');
-        const local = Number(line.slice(0, space));
-        const keyIndex = indices[local];
+        const note = parseBatchNote(line);
+        if (!note) {
+          throw new VerifierCommandError(`batch script on the ${this.role} returned a malformed note`);
+        }
+        const keyIndex = indices[note.index];
         if (keyIndex === undefined) {
           throw new VerifierCommandError(
-            `batch script on the ${this.role} named key #${local} of ${indices.length}`,
+            `batch script on the ${this.role} named key #${note.index} of ${indices.length}`,
           );
         }
-        unproven.set(keyIndex, line.slice(space + 1));
+        unproven.set(keyIndex, note.token);
         const payload = dumps[j] as Buffer;
         if (payload.length > 0) payloads.set(keyIndex, payload);
       });

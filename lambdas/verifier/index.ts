@@ -13,4 +13,4 @@ export { ChangeTracker, GroupControl } from './control.js';
 export * from './errors.js';
 export { EXAMPLES_PER_KIND, keyLabel } from './report.js';
 export * from './types.js';
-export { type RepairBatch, type VerifierDependencies, verify } from './verify.js';
+export { type VerifierDependencies, verify } from './verify.js';

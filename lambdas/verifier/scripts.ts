@@ -7,6 +7,7 @@
  * all hash to one slot (CROSSSLOT).
  */
 import { createHash } from 'node:crypto';
+import { STATE_TOKEN_LUA, TOKEN_LUA } from './tokens.js';
 
 /**
  * ElastiCache's own key: every primary holds it and ElastiCache rewrites it continuously with its
@@ -40,68 +41,10 @@ local function expireAt(k)
 end
 `;
 
-/**
- * What the fast path knows of one key, as `tag, body, expiry`:
- * - `-`: the key does not exist;
- * - `D`, the DUMP payload, absolute expiry (ms, -1 none): equal payloads prove equal keys;
- * - `C`, SHA-1 of the sorted contents, expiry: hashtable-encoded hashes and sets of at most
- *   ARGV[2] elements, whose DUMP bytes depend on insertion history and the process's hash seed
- *   (docs/aws-behaviour.md): equal digests prove equal keys too;
- * - `N`, `h` or `s` + element count, expiry, and the DUMP payload: bigger hashtable hashes and
- *   sets, no proof; the Lambda compares their elements (cheaper there than sorting in the
- *   server).
- * The encoding is read from the DUMP payload's first byte (RDB type 4 = hash, 2 = set, both
- * hashtable-encoded): no extra command.
- * ARGV[1]: '1' to read expiry with PEXPIRETIME, else PTTL + TIME.
- */
-const INSPECT_FUNCTION = `
-local small = tonumber(ARGV[2])
-local function enc(s) return #s .. ':' .. s end
-local function inspect(k)
-  local d = redis.call('DUMP', k)
-  if not d then return '-' end
-  local rdbType = string.byte(d, 1)
-  if rdbType == 4 or rdbType == 2 then
-    local n
-    if rdbType == 4 then n = redis.call('HLEN', k) else n = redis.call('SCARD', k) end
-    if n > small then
-      local t = 's'
-      if rdbType == 4 then t = 'h' end
-      return 'N', t .. n, expireAt(k), d
-    end
-    local parts = {}
-    if rdbType == 4 then
-      local a = redis.call('HGETALL', k)
-      for j = 1, #a, 2 do parts[#parts + 1] = enc(a[j]) .. enc(a[j + 1]) end
-    else
-      local a = redis.call('SMEMBERS', k)
-      for j = 1, #a do parts[j] = enc(a[j]) end
-    end
-    table.sort(parts)
-    return 'C', redis.sha1hex(table.concat(parts)), expireAt(k)
-  end
-  return 'D', d, expireAt(k)
-end
-`;
-
-/**
- * Per-key tokens, one line each (joined by newlines: one bulk reply per batch):
- * `-`; `D` + SHA-1 of the DUMP payload + expiry; `C` + content digest + expiry; `N` + `h`/`s` +
- * element count + `:` + expiry. Equal `D`/`C`/`-` lines prove equal keys.
- */
-const TOKEN_FUNCTION = `${INSPECT_FUNCTION}
-local function digest(k)
-  local tag, body, expiry = inspect(k)
-  if tag == '-' then return '-' end
-  if tag == 'D' then return 'D' .. redis.sha1hex(body) .. expiry end
-  if tag == 'C' then return 'C' .. body .. expiry end
-  return 'N' .. body .. ':' .. expiry
-end
-`;
-
-export const FAST_DIGEST_SCRIPT = `${KEY_LIST}${TOKEN_FUNCTION}
+/** Per-key tokens (tokens.ts), one line each (joined by newlines: one bulk reply per batch). */
+export const FAST_DIGEST_SCRIPT = `${KEY_LIST}${TOKEN_LUA}
 local out = {}
-for i = first, #keys do out[#out + 1] = digest(keys[i]) end
+for i = first, #keys do out[#out + 1] = token(keys[i]) end
 return table.concat(out, '\\n')
 `;
 
@@ -136,14 +79,14 @@ end
  * One digest for a whole batch: the SHA-1 of every key's tag, DUMP payload (length-prefixed) or
  * content digest, and expiry, in key order. Both sides get the same keys in the same order, so
  * equal batch digests prove every key of the batch equal, except the `N` keys, which the reply
- * lists apart (`index N<h|s><count>:<expiry>`, index 0-based) with their DUMP payloads, for the
+ * lists apart (notes `<index> <token>`, see tokens.ts) with their DUMP payloads, for the
  * Lambda to compare by their elements (see rdb.ts). One SHA-1 per batch instead of one per key,
  * and a reply of a few bytes: this is the common case, and the per-key tokens
  * (FAST_DIGEST_SCRIPT) are asked for only when a batch digest differs.
  * Reply: the digest, the `N` lines joined by newlines, then one DUMP payload per `N` line (empty
  * when over 1 MiB, or once the reply holds 8 MiB of them: the Lambda's memory stays bounded).
  */
-const BATCH_FUNCTION = `${INSPECT_FUNCTION}
+const BATCH_FUNCTION = `${TOKEN_LUA}
 local function batchDigest(keys)
   local parts, notes, payloads, p = {}, {}, {}, 0
   local budget = 8388608 -- payload bytes per reply; bigger keys are read in chunks instead
@@ -162,7 +105,7 @@ local function batchDigest(keys)
     elseif tag == 'C' then
       parts[p + 1] = 'C'; parts[p + 2] = body; parts[p + 3] = expiry; p = p + 3
     elseif tag == 'N' then
-      notes[#notes + 1] = (i - 1) .. ' N' .. body .. ':' .. expiry
+      notes[#notes + 1] = (i - 1) .. ' ' .. unproven(body, expiry)
       if #payload <= 1048576 and #payload <= budget then
         budget = budget - #payload
         payloads[#payloads + 1] = payload
@@ -226,7 +169,8 @@ return table.concat(absent, ',')
  * Canonical content digest for keys whose DUMP bytes differ. Per key one line
  * `type\\texpireAt\\tlength\\tdigest`; the digest is empty when the key is larger than ARGV[2]
  * elements (or bytes / 64 for strings) or of a type without a canonical form here (streams,
- * modules): the Lambda then compares those by contents itself. Hash fields and set members are
+ * modules): the Lambda then compares those by contents itself (tokens.ts reads the lines). Hash
+ * fields and set members are
  * sorted, so equal contents give equal digests whatever the encoding or insertion order.
  */
 export const CONTENT_DIGEST_SCRIPT = `${KEY_LIST}
@@ -313,13 +257,13 @@ return out
  * write ('' to delete) and its absolute expiry (ms, -1 none).
  * Reply: the 0-based indices of the keys left alone, joined by commas ('' when none).
  */
-export const COMPARE_AND_COPY_SCRIPT = `${KEY_LIST}
+export const COMPARE_AND_COPY_SCRIPT = `${KEY_LIST}${STATE_TOKEN_LUA}
 local conflicts = {}
 for i = 3, #ARGV, 4 do
   local k, expected, payload, expiry = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   local d = redis.call('DUMP', k)
   local current = '-'
-  if d then current = redis.sha1hex(d .. '|' .. tostring(expireAt(k))) end
+  if d then current = stateToken(d, expireAt(k)) end
   if current ~= expected then
     conflicts[#conflicts + 1] = (i - 3) / 4
   elseif payload == '' then

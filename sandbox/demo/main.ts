@@ -280,7 +280,8 @@ async function main(): Promise<number> {
           name &&
           name !== lastState &&
           event.state?.type !== 'Choice' &&
-          !name.endsWith('Wait')
+          // The polls' waits (WaitForSnapshot, …) would repeat; Soak and WaitOutOldTtl are shown.
+          !/^Wait(For|To)[A-Z]/.test(name)
         ) {
           lastState = name;
           log(`state ${name}`);

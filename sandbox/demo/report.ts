@@ -4,7 +4,7 @@ export interface DemoReport {
   ok: boolean;
   variant: { clusterMode: boolean; tlsAuth: boolean; fault: string | null };
   executionName: string;
-  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
   error?: string;
   cause?: string;
   summary?: MigrationSummary;

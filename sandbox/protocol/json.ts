@@ -1,13 +1,25 @@
 import { AwsFault, COMMON_FAULTS } from './errors.js';
+import { wireError } from './query.js';
 import type { ServiceSchemas } from './schema.js';
 import type { ProtocolRequest, ProtocolResponse, WireHandler } from './types.js';
 
 /**
- * The awsJson1_1 protocol (KMS, Secrets Manager): `X-Amz-Target: {TargetPrefix}.{Operation}`,
- * JSON bodies with member names as keys and timestamps as epoch seconds; errors carry the shape
- * name in `__type` and in the `x-amzn-errortype` header.
+ * The awsJson1_1 protocol (KMS, Secrets Manager) and awsJson1_0 (CloudWatch, Step Functions):
+ * `X-Amz-Target: {TargetPrefix}.{Operation}`, JSON bodies with member names as keys and
+ * timestamps as epoch seconds; errors carry the shape name in `__type` and in the
+ * `x-amzn-errortype` header. A service with the `awsQueryCompatible` trait (CloudWatch) also
+ * sends its query-protocol error code as `x-amzn-query-error: {Code};{Sender|Receiver}`, which
+ * the SDK prefers over `__type` (docs/aws-behaviour.md, CloudWatch).
  */
-export function jsonProtocol(options: { schemas: ServiceSchemas; targetPrefix: string }): WireHandler {
+export function jsonProtocol(options: {
+  schemas: ServiceSchemas;
+  targetPrefix: string;
+  /** `1.1` (the default) or `1.0`: only the content type differs. */
+  version?: '1.0' | '1.1';
+  /** The Smithy namespace of a query-compatible service (`com.amazonaws.cloudwatch`). */
+  queryCompatibleNamespace?: string;
+}): WireHandler {
+  const contentType = `application/x-amz-json-${options.version ?? '1.1'}`;
   return {
     parse(req: ProtocolRequest) {
       const target = req.headers['x-amz-target'] ?? '';
@@ -34,7 +46,7 @@ export function jsonProtocol(options: { schemas: ServiceSchemas; targetPrefix: s
           return raw instanceof Date ? raw.getTime() / 1000 : value;
         },
       );
-      return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body };
+      return { status: 200, headers: { 'content-type': contentType }, body };
     },
     error(fault, requestId): ProtocolResponse {
       const modelled = options.schemas.errors.get(fault.code);
@@ -44,10 +56,27 @@ export function jsonProtocol(options: { schemas: ServiceSchemas; targetPrefix: s
         (typeof traits.httpError === 'number' ? traits.httpError : undefined) ??
         COMMON_FAULTS[fault.code]?.status ??
         400;
+      const namespace = options.queryCompatibleNamespace;
+      if (namespace) {
+        const wire = wireError(options.schemas, fault);
+        return {
+          status: wire.status,
+          headers: {
+            'content-type': contentType,
+            'x-amzn-query-error': `${wire.code};${wire.type}`,
+            'x-amzn-requestid': requestId,
+          },
+          body: JSON.stringify({
+            __type: `${namespace}#${fault.code}`,
+            message: fault.message,
+            ...fault.members,
+          }),
+        };
+      }
       return {
         status,
         headers: {
-          'content-type': 'application/x-amz-json-1.1',
+          'content-type': contentType,
           'x-amzn-errortype': fault.code,
           'x-amzn-requestid': requestId,
         },

@@ -71,8 +71,8 @@ describe('approval gates', () => {
       }
       expect(await bed.cname('orders.example.internal.')).toBe(sourceEndpoint);
       const visited = new Set(result.events.map((e) => e.state?.name));
-      expect(visited.has('CutoverFlip')).toBe(flipped);
-      expect(visited.has('DecommissionStart')).toBe(false);
+      expect(visited.has('FlipRecords')).toBe(flipped);
+      expect(visited.has('DeleteSource')).toBe(false);
     },
   );
 

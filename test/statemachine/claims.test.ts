@@ -100,7 +100,7 @@ describe(`${N} executions started at once for one source`, () => {
         expect(loser.error, loser.cause).toBe('MigrationInProgressError');
         expect(loser.cause).toContain(`already being migrated by execution '${winners[0]!.executionName}'`);
         // Refused at preflight: no rollback ran, nothing was created for it.
-        expect(loser.events.some((e) => e.state?.name === 'RollbackStep')).toBe(false);
+        expect(loser.events.some((e) => e.state?.name === 'RollBackChanges')).toBe(false);
       }
       const summary = winners[0]!.output as MigrationSummary;
       expect(summary.migrationId).toBe(winners[0]!.executionName);
@@ -177,7 +177,7 @@ describe('the claim item', () => {
     });
     const result = await bed.run(input);
     expect(result.error, result.cause).toBe('AccessDenied');
-    expect(result.events.some((e) => e.state?.name === 'RollbackStep')).toBe(true);
+    expect(result.events.some((e) => e.state?.name === 'RollBackChanges')).toBe(true);
     expect(await world()).toMatchObject({
       claims: [],
       sourceTags: OWNER_TAGS,

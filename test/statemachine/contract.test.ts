@@ -18,6 +18,7 @@ const definitions = readdirSync(dir)
 
 interface AslState {
   Type: string;
+  Comment?: string;
   Resource?: string;
   Parameters?: { FunctionName?: string; Payload?: { action?: string } };
   Retry?: { ErrorEquals: string[] }[];
@@ -33,6 +34,40 @@ interface Asl {
 }
 
 const STATES_ERRORS = ['States.ALL', 'States.TaskFailed', 'States.Timeout'];
+
+/** The verbs a Task's name may start with (Verb+Object: `CreateSnapshot`, `FlipRecords`). */
+const TASK_VERBS = [
+  'Await',
+  'CatchUp',
+  'Check',
+  'CleanUp',
+  'Confirm',
+  'Copy',
+  'Create',
+  'Delete',
+  'Describe',
+  'Enable',
+  'Flip',
+  'Freeze',
+  'List',
+  'Lower',
+  'Migrate',
+  'Notify',
+  'Publish',
+  'Read',
+  'Report',
+  'Resolve',
+  'Restore',
+  'RollBack',
+  'Run',
+  'Send',
+  'Start',
+  'Summarize',
+  'SyncBack',
+  'Update',
+  'Verify',
+  'Write',
+];
 
 describe.each(definitions)('$file', ({ asl }) => {
   it('passes asl-validator', () => {
@@ -93,6 +128,23 @@ describe.each(definitions)('$file', ({ asl }) => {
       for (const rule of (state.Choices ?? []) as Rule[]) check(rule, new Set());
     }
     expect(unguarded).toEqual([]);
+  });
+
+  it('explains every state in a Comment, which the console shows next to it', () => {
+    const bare = Object.entries(asl.States).filter(([, s]) => !s.Comment?.trim());
+    expect(bare.map(([name]) => name)).toEqual([]);
+  });
+
+  it('names every Task verb first and every Choice as a question', () => {
+    const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
+    const choices = Object.entries(asl.States).filter(([, s]) => s.Type === 'Choice');
+    expect(tasks.length + choices.length).toBeGreaterThan(0);
+    // A new verb is fine: add it here. A noun (`Snapshot`, `Finish`) or a noun+verb
+    // (`SnapshotStart`) is what this catches.
+    const verb = new RegExp(`^(${TASK_VERBS.join('|')})[A-Z]`);
+    expect(tasks.map(([name]) => name).filter((name) => !verb.test(name))).toEqual([]);
+    const question = /^(Is|Are|Has|Have|Does|Do|Did|Should|Need|Can)[A-Z]/;
+    expect(choices.map(([name]) => name).filter((name) => !question.test(name))).toEqual([]);
   });
 
   it('reaches every state from StartAt', () => {

@@ -94,7 +94,7 @@ describe.sequential('the write freeze while the application writes', () => {
       expect(returned[0]?.progress.freeze?.flipRequested).toBeUndefined();
       expect(returned.at(-1)?.progress.freeze).toMatchObject({ outcome: 'flipped', overBudget: 1 });
       const path = statesEntered(result);
-      const firstOutcome = path.indexOf('FreezeOutcome');
+      const firstOutcome = path.indexOf('DidFreezeRunOver');
       expect(path[firstOutcome + 1]).toBe('CatchUpData');
       expect(path.filter((s) => s === 'FreezeAndFlip')).toHaveLength(2);
       expect(summary.cutover?.freezeAttempts).toBe(2);

@@ -102,7 +102,7 @@ describe('preflight proves the AUTH token against the source', () => {
     expect(cause).toMatch(/'secure' refused the AUTH token .*WRONGPASS/);
     expect(cause).not.toContain(WRONG);
     expect(cause).not.toContain(TOKEN);
-    expect(result.events.map((e) => e.state?.name)).not.toContain('SnapshotStart');
+    expect(result.events.map((e) => e.state?.name)).not.toContain('CreateSnapshot');
     expect(await traces()).toEqual(before);
   });
 

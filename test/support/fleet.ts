@@ -1,14 +1,8 @@
 import type { FleetReport } from '../../lambdas/fleet/report.js';
-import { fleetEnvironment, LOCAL_FLEET_TOPIC, type LocalFleet, localFleet } from '../../sandbox/fleet.js';
 import type { FixtureInput } from '../../sandbox/index.js';
 import { SANDBOX_REPORTS_BUCKET, type Sandbox, startSandbox } from '../../sandbox/index.js';
-import type { LambdaHandler } from '../../sandbox/stepfunctions.js';
-import {
-  configureLocalEnvironment,
-  LOCAL_APPROVAL_TOPIC,
-  LOCAL_KMS_ALIAS,
-  loadHandlers,
-} from '../../sandbox/workflow.js';
+import type { ExecutionRecord } from '../../sandbox/services/stepfunctions/store.js';
+import { configureLocalEnvironment, LOCAL_APPROVAL_TOPIC, LOCAL_KMS_ALIAS } from '../../sandbox/workflow.js';
 
 export const FLEET_ZONE = 'Z0FLEET000001';
 
@@ -46,7 +40,7 @@ export function fleetFixture(mix: FleetMix): FixtureInput {
   return {
     timeScale: 0.0002,
     kms: { keys: [{ aliases: [LOCAL_KMS_ALIAS], description: 'migration key' }] },
-    sns: { topics: [LOCAL_APPROVAL_TOPIC, LOCAL_FLEET_TOPIC] },
+    sns: { topics: [LOCAL_APPROVAL_TOPIC] },
     elasticache: {
       replicationGroups: all.map((id) => ({
         id,
@@ -84,9 +78,14 @@ export function fleetFixture(mix: FleetMix): FixtureInput {
 
 export interface FleetBed {
   sandbox: Sandbox;
-  migrationFunctions: Record<string, LambdaHandler>;
-  /** A fresh pair of local state machines (executions start empty). */
-  fleet(): Promise<LocalFleet>;
+  fleetArn: string;
+  migrationArn: string;
+  /** Starts a fleet execution on the sandbox's Step Functions and waits for it to close. */
+  run(name: string, input: unknown): Promise<ExecutionRecord>;
+  /** The per-group executions, by name. */
+  migrations(): ExecutionRecord[];
+  /** The most per-group executions that were running at one instant. */
+  maxConcurrentMigrations(): number;
   report(batchId: string): FleetReport;
   html(batchId: string): string;
   stop(): Promise<void>;
@@ -95,21 +94,47 @@ export interface FleetBed {
 /** One sandbox per test file (handlers bind their clients at import); `sandbox.reset` between tests. */
 export async function startFleetBed(fixture: FixtureInput): Promise<FleetBed> {
   const sandbox = await startSandbox({ fixture, dns: true });
-  configureLocalEnvironment(sandbox, { DNS_SERVERS: sandbox.dnsServer!, ...fleetEnvironment(sandbox) });
-  const migrationFunctions = await loadHandlers();
+  configureLocalEnvironment(sandbox, { DNS_SERVERS: sandbox.dnsServer! });
+  const sfn = () => sandbox.stepfunctions;
+  const fleetArn = sfn().machineArn('MigrateFleet');
+  const migrationArn = sfn().machineArn('MigrateReplicationGroup');
   const text = (key: string) => {
     const body = sandbox.s3.text(SANDBOX_REPORTS_BUCKET, key);
     if (body === undefined) throw new Error(`No object ${key} in the reports bucket.`);
     return body;
   };
+  const migrations = () => [...sfn().executions.values()].filter((e) => e.stateMachineArn === migrationArn);
   return {
     sandbox,
-    migrationFunctions,
-    fleet: () => localFleet({ migrationFunctions, waitMs: 2, retryMs: 2 }),
+    fleetArn,
+    migrationArn,
+    async run(name, input) {
+      const record = sfn().start(fleetArn, name, JSON.stringify(input));
+      await record.settled;
+      return record;
+    },
+    migrations,
+    maxConcurrentMigrations: () => maxOverlap(migrations()),
     report: (batchId) => JSON.parse(text(`fleet-reports/${batchId}/report.json`)) as FleetReport,
     html: (batchId) => text(`fleet-reports/${batchId}/report.html`),
     stop: () => sandbox.stop(),
   };
+}
+
+/** The most intervals [startDate, stopDate] open at one instant (a close before a start at a tie). */
+export function maxOverlap(records: ExecutionRecord[]): number {
+  const points = records.flatMap((r) => [
+    { at: r.startDate.getTime(), delta: 1 },
+    { at: (r.stopDate ?? new Date(8.64e15)).getTime(), delta: -1 },
+  ]);
+  points.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let open = 0;
+  let max = 0;
+  for (const p of points) {
+    open += p.delta;
+    max = Math.max(max, open);
+  }
+  return max;
 }
 
 /** The per-group settings every test batch uses: no data to verify on a null data plane. */
