@@ -46,6 +46,7 @@ const TASK_VERBS = [
   'Create',
   'Delete',
   'Describe',
+  'Discover',
   'Enable',
   'Flip',
   'Freeze',
