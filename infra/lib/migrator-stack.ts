@@ -10,6 +10,7 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { type MigratorConfig, normalizeRecordName } from '../config/schema.js';
 import { acknowledgeFindings } from './acknowledgements.js';
+import { FleetBatch } from './constructs/fleet-batch.js';
 import { CacheEncryptionKey, NotificationKey } from './constructs/keys.js';
 import { MigrationStateMachine } from './constructs/migration-state-machine.js';
 import { MigratorFunction } from './constructs/migrator-function.js';
@@ -141,6 +142,8 @@ export class MigratorStack extends Stack {
   readonly verifierSecurityGroup: SecurityGroup;
   /** The exclusive claim of each source group (lambdas/migration/claim.ts). */
   readonly migrationsTable: Table;
+  /** The scheduled fleet batch. */
+  readonly fleet: FleetBatch;
 
   constructor(scope: Construct, id: string, props: MigratorStackProps) {
     super(scope, id, {
@@ -297,6 +300,23 @@ export class MigratorStack extends Stack {
       }),
     };
 
+    this.fleet = new FleetBatch(this, 'Fleet', {
+      handlersDir: sources.handlersDir,
+      stateMachineDir: sources.stateMachineDir,
+      migrationStateMachine: this.workflows.MigrateReplicationGroup.stateMachine,
+      table: this.migrationsTable,
+      topic: this.notifications.topic,
+      topicKey: notificationKey.key,
+      permissionScope,
+      vpcPlacement: { vpc, subnets, securityGroups: [this.verifierSecurityGroup] },
+      defaultKmsKeyArn: this.cacheKey.keyArn,
+      allowedHostedZoneIds: zoneIds,
+      logLevel: config.logging.level,
+      logRetention,
+      includeExecutionData: config.logging.includeExecutionData,
+      schedule: config.fleet.schedule,
+    });
+
     this.notifications.reportExecutions(
       'ExecutionStatusChanged',
       Object.values(this.workflows).map((workflow) => workflow.stateMachine),
@@ -318,6 +338,10 @@ export class MigratorStack extends Stack {
     for (const [name, workflow] of Object.entries(this.workflows)) {
       new CfnOutput(this, `${name}StateMachineArn`, { value: workflow.stateMachine.stateMachineArn });
     }
+    new CfnOutput(this, 'MigrateFleetStateMachineArn', {
+      value: this.fleet.workflow.stateMachine.stateMachineArn,
+    });
+    new CfnOutput(this, 'ReportsBucketName', { value: this.fleet.bucket.bucketName });
     new CfnOutput(this, 'ApprovalTopicArn', { value: this.approvalTopic.topicArn });
     new CfnOutput(this, 'MigrationsTableName', {
       value: tableName,

@@ -108,7 +108,7 @@ export async function updateBatch<T>(
   db: DynamoDBClient,
   batchId: string,
   change: (batch: Batch) => { groups?: Record<string, GroupStatus>; result: T },
-  attempts = 50,
+  attempts = 200,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const batch = await readBatch(db, batchId);
