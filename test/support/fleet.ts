@@ -17,6 +17,8 @@ export interface FleetMix {
   failing?: number;
   /** Replicas per shard of every group (nodes per group = 1 + this). */
   replicas?: number;
+  /** Data per group: drives how long its snapshot and restore take (simulated). */
+  dataSizeMb?: number;
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -46,7 +48,7 @@ export function fleetFixture(mix: FleetMix): FixtureInput {
         id,
         engineVersion: '7.1',
         replicasPerShard: mix.replicas ?? 1,
-        dataSizeMb: 10,
+        dataSizeMb: mix.dataSizeMb ?? 10,
         atRestEncryption: ids.encrypted.includes(id),
         // A refused group's tag names the record of another group: DnsRecordMismatchError.
         tags: {
