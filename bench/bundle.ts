@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { App, Stack } from 'aws-cdk-lib';
 import { MigratorFunction } from '../infra/lib/constructs/migrator-function.js';
-import { REPOSITORY_SOURCES, STEPS, type StepName } from '../infra/lib/migrator-stack.js';
+import { REPOSITORY_SOURCES } from '../infra/lib/migrator-stack.js';
+import { FUNCTION_NAMES, FUNCTIONS, type FunctionName } from '../statemachine/manifest.js';
 
 const BUDGET_BYTES = 1024 * 1024;
 
@@ -18,12 +19,12 @@ const outdir = mkdtempSync(join(tmpdir(), 'migrator-bundles-'));
 const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
 const stack = new Stack(app, 'BundleBench', { env: { account: '123456789012', region: 'eu-west-1' } });
 
-const built: Array<{ step: StepName; fn: MigratorFunction }> = [];
+const built: Array<{ step: FunctionName; fn: MigratorFunction }> = [];
 const missing: string[] = [];
-for (const step of Object.keys(STEPS) as StepName[]) {
-  const entry = join(REPOSITORY_SOURCES.handlersDir, STEPS[step].file);
+for (const step of FUNCTION_NAMES) {
+  const entry = join(REPOSITORY_SOURCES.handlersDir, `${FUNCTIONS[step].handler}.ts`);
   if (!existsSync(entry)) {
-    missing.push(STEPS[step].file);
+    missing.push(`${FUNCTIONS[step].handler}.ts`);
     continue;
   }
   built.push({ step, fn: new MigratorFunction(stack, step, { entry, description: step }) });
@@ -53,7 +54,7 @@ for (const { step, fn } of built) {
   if (!ok) overBudget += 1;
   rows.push([
     step,
-    STEPS[step].file,
+    `${FUNCTIONS[step].handler}.ts`,
     kib(codeBytes),
     kib(gzipBytes),
     kib(mapBytes),

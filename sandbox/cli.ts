@@ -9,7 +9,8 @@ import { FixtureError, loadFixtureFile, type Sandbox, startSandbox } from './ind
 
 const USAGE = `Usage: npm run sandbox -- --fixture FILE [--port N] [--time-scale X] [--data-plane redis]
 
-Starts the local AWS sandbox (ElastiCache, Route 53, KMS, Secrets Manager) seeded from a fleet
+Starts the local AWS sandbox (ElastiCache, Route 53, KMS, Secrets Manager, SNS, DynamoDB and Step
+Functions running the project's workflows) seeded from a fleet
 fixture and prints the environment variables that point the AWS SDK and the AWS CLI v2 at it.
 
 Options:
@@ -111,6 +112,7 @@ function exportLines(sandbox: Sandbox): string[] {
     AWS_ENDPOINT_URL_ROUTE_53: sandbox.endpoint,
     AWS_ENDPOINT_URL_KMS: sandbox.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: sandbox.endpoint,
+    AWS_ENDPOINT_URL_SFN: sandbox.endpoint,
   };
   return Object.entries(env).map(([name, value]) => `export ${name}=${shellQuote(value)}`);
 }
@@ -163,8 +165,10 @@ async function main(argv: string[]): Promise<number> {
     `# Seeded: ${summary(fixture)}.`,
     ...exportLines(sandbox),
     ...dataPlaneLines(sandbox),
-    '# The AWS SDKs and the AWS CLI v2 honour AWS_ENDPOINT_URL (CLI v1 needs --endpoint-url), e.g.:',
-    '#   aws elasticache describe-replication-groups',
+    `# Step Functions: ${[...sandbox.stepfunctions.machines.values()].map((m) => m.arn).join(', ')}`,
+    '# The AWS SDKs and the AWS CLI v2 honour AWS_ENDPOINT_URL (before 2.13 it needs --endpoint-url), e.g.:',
+    `#   aws --endpoint-url ${sandbox.endpoint} elasticache describe-replication-groups`,
+    '#   npx at-rest-migrator plan --source <group id>     (docs/cli.md)',
     '# Ctrl-C to stop.',
   ];
   process.stdout.write(`${out.join('\n')}\n`);
@@ -179,6 +183,9 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGTERM', force);
   await sandbox.stop();
   process.stderr.write(`# sandbox stopped (${signal})\n`);
+  // Handlers run in this process (Step Functions, the migrations API) and may leave SDK sockets or
+  // Redis clients open: everything the sandbox owns is stopped, so do not wait for them.
+  setTimeout(() => process.exit(0), 200).unref();
   return 0;
 }
 

@@ -41,6 +41,11 @@ export const DURATIONS = {
   /** Per GiB of data, for snapshot and restore. */
   perGiBMs: 90_000,
   dnsChangeMs: 30_000,
+  /**
+   * A tag change takes a group through `modifying` "briefly" (terraform-provider-aws #23219,
+   * #30444); AWS documents no duration: 20 s is a guess (docs/aws-behaviour.md, Tagging).
+   */
+  tagChangeMs: 20_000,
 } as const;
 
 export function sizeDuration(baseMs: number, dataSizeMb: number): number {

@@ -177,6 +177,14 @@ export const fixtureSchema = z
       .strictObject({
         replicationGroups: z.array(replicationGroupFixture).default([]),
         parameterGroups: z.array(parameterGroupFixture).default([]),
+        subnetGroups: z
+          .array(z.string().min(1))
+          .optional()
+          .describe("the cache subnet groups that exist; default: 'default' and every group's subnetGroup"),
+        userGroups: z
+          .array(z.string().min(1))
+          .optional()
+          .describe('the RBAC user groups that exist; default: every user group a group uses'),
       })
       .default({ replicationGroups: [], parameterGroups: [] }),
     route53: z

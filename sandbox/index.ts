@@ -1,3 +1,4 @@
+import { LOCAL_API_STAGE, LocalMigrationsApi, loadApiHandler } from './api-gateway.js';
 import { Clock } from './clock.js';
 import { type DataPlane, NullDataPlane } from './dataplane.js';
 import { SandboxDnsServer } from './dns.js';
@@ -129,6 +130,7 @@ async function buildWorld(
   sns.addTopic(LOCAL_FLEET_TOPIC);
   for (const group of fixture.elasticache.parameterGroups) elasticache.seedParameterGroup(group);
   for (const group of fixture.elasticache.replicationGroups) await elasticache.seedGroup(group);
+  elasticache.seedNetwork(fixture.elasticache);
   for (const zone of fixture.route53.hostedZones) route53.seedZone(zone);
   for (const alarm of fixture.cloudwatch.alarms) cloudwatch.seed(alarm);
   ctx.faults.add(...fixture.faults);
@@ -202,6 +204,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     // The DNS server reads the current world at query time (reset replaces it).
     if (options.dns ?? dataPlane instanceof RedisDataPlane) dns = await SandboxDnsServer.start(() => world);
     server = new SandboxServer(first.services);
+    server.serveApi(
+      new LocalMigrationsApi(
+        () => world.accountId,
+        () => loadApiHandler(sandbox),
+      ),
+    );
     endpoint = await server.listen(options.port ?? 0);
   } catch (error) {
     // Nodes already started for the fixture must not outlive a failed start.
@@ -218,6 +226,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       // DynamoDB is dynalite on its own port (the SDK's service-specific endpoint setting).
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
       MIGRATIONS_TABLE_NAME: dynamodb.tableName,
+      // The migrations API (runbooks/start-via-api.md), as the stack's MigrationsApiUrl output.
+      MIGRATIONS_API_URL: `${endpoint}/${LOCAL_API_STAGE}`,
+      // The migration state machine (the stack's MigrateReplicationGroupStateMachineArn output).
+      STATE_MACHINE_ARN: world.stepfunctions.machineArn('MigrateReplicationGroup'),
       AWS_REGION: world.region,
       AWS_DEFAULT_REGION: world.region,
       AWS_ACCESS_KEY_ID: 'sandbox',

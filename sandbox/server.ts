@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LocalMigrationsApi } from './api-gateway.js';
 import { AwsFault } from './protocol/errors.js';
 import type { ProtocolResponse } from './protocol/types.js';
 import type { ServiceDefinition } from './services/types.js';
@@ -21,12 +22,19 @@ export interface CallRecord {
 export class SandboxServer {
   private server?: Server;
   readonly calls: CallRecord[] = [];
+  /** The migrations API under `/prod` (sandbox/api-gateway.ts), once served. */
+  private api?: LocalMigrationsApi;
 
   constructor(private services: ServiceDefinition[]) {}
 
   /** Swaps in a freshly seeded account (see Sandbox.reset); the port stays the same. */
   setServices(services: ServiceDefinition[]): void {
     this.services = services;
+  }
+
+  /** Serves the migrations API under `/prod` (requests signed for execute-api or under the stage). */
+  serveApi(api: LocalMigrationsApi): void {
+    this.api = api;
   }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
@@ -71,6 +79,12 @@ export class SandboxServer {
     const signingName = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\/aws4_request/.exec(
       headers.authorization ?? '',
     )?.[1];
+    if (this.api && LocalMigrationsApi.claims(url, signingName)) {
+      const response = await this.api.handle({ method: req.method ?? 'GET', url, headers, body });
+      res.writeHead(response.status, response.headers);
+      res.end(response.body);
+      return;
+    }
     const service = this.services.find((s) => s.signingName === signingName);
     if (!service) {
       res.writeHead(400, { 'content-type': 'text/plain' });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import './polyfills.js';
+import { substitute as substituteDefinition } from '../statemachine/manifest.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Lambda handlers take whatever their state passes.
 export type LambdaHandler = (event: any) => Promise<unknown>;
@@ -113,14 +114,12 @@ export interface LocalExecutionResult {
   executionName: string;
 }
 
-/** Replaces `${Name}` placeholders; a name without a substitution is an error. */
+/**
+ * Replaces `${Name}` placeholders as the deployment does (statemachine/manifest.ts); a name
+ * without a substitution is an error.
+ */
 export function substitute(definition: string, substitutions: Record<string, string>): string {
-  return definition.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_match, name: string) => {
-    const value = substitutions[name];
-    if (value === undefined)
-      throw new Error(`The definition uses \${${name}}, which no substitution defines.`);
-    return value;
-  });
+  return substituteDefinition(definition, substitutions, 'the definition');
 }
 
 const validatedDefinitions = new Set<string>();

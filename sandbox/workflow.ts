@@ -1,34 +1,18 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FUNCTIONS, functionSubstitutions, WORKFLOWS } from '../statemachine/manifest.js';
 import type { Sandbox } from './index.js';
 import type { StatusChangeRule } from './services/stepfunctions/store.js';
 import { type LambdaHandler, type LocalRunOptions, runLocal, substitute } from './stepfunctions.js';
 
 /**
  * The workflow as deployed, but local: the real ASL file, the real handlers, the sandbox as AWS.
- * Substitution names match infra/ (one Lambda function per step).
+ * The functions and their substitution names are the manifest's, as in infra/.
  */
-export const FUNCTIONS = {
-  PreflightFunctionArn: 'preflight',
-  SnapshotFunctionArn: 'snapshot',
-  RestoreFunctionArn: 'restore',
-  VerifyTargetFunctionArn: 'verify-target',
-  VerifyDataFunctionArn: 'verify-data',
-  ChangeTrackingFunctionArn: 'change-tracking',
-  CutoverFunctionArn: 'cutover',
-  DecommissionFunctionArn: 'decommission',
-  RollbackFunctionArn: 'rollback',
-  RequestApprovalFunctionArn: 'request-approval',
-  // The fleet batch (statemachine/migrate-fleet.asl.json).
-  FleetDiscoverFunctionArn: 'fleet-discover',
-  FleetAdmitFunctionArn: 'fleet-admit',
-  FleetRecordFunctionArn: 'fleet-record',
-  FleetReportFunctionArn: 'fleet-report',
-} as const;
 
 export const MIGRATION_DEFINITION_FILE = fileURLToPath(
-  new URL('../statemachine/migrate-replication-group.asl.json', import.meta.url),
+  new URL(`../statemachine/${WORKFLOWS.MigrateReplicationGroup.file}`, import.meta.url),
 );
 
 export const LOCAL_KMS_ALIAS = 'alias/elasticache-at-rest';
@@ -37,14 +21,26 @@ export const LOCAL_APPROVAL_TOPIC = 'migration-approvals';
 export const LOCAL_FLEET_TOPIC = 'fleet-reports';
 /** The S3 bucket of the fleet batch's plans and reports; every sandbox has it. */
 export const LOCAL_REPORTS_BUCKET = 'at-rest-migrator-reports';
+/**
+ * The fleet batch's functions (statemachine/migrate-fleet.asl.json), by substitution. The stack's
+ * FleetBatch construct deploys them (infra/lib/constructs/fleet-batch.ts), not the manifest.
+ */
+export const FLEET_FUNCTIONS = {
+  FleetDiscoverFunctionArn: 'fleet-discover',
+  FleetAdmitFunctionArn: 'fleet-admit',
+  FleetRecordFunctionArn: 'fleet-record',
+  FleetReportFunctionArn: 'fleet-report',
+} as const;
 
 export function localFunctionArn(name: string): string {
   return `arn:aws:lambda:us-east-1:123456789012:function:at-rest-migrator-${name}`;
 }
 
-export const LOCAL_SUBSTITUTIONS: Record<string, string> = Object.fromEntries(
-  Object.entries(FUNCTIONS).map(([key, name]) => [key, localFunctionArn(name)]),
-);
+/** Every function's substitution, bound to its local ARN (the handler's name). */
+export const LOCAL_SUBSTITUTIONS: Record<string, string> = {
+  ...functionSubstitutions((_name, spec) => localFunctionArn(spec.handler)),
+  ...Object.fromEntries(Object.entries(FLEET_FUNCTIONS).map(([key, name]) => [key, localFunctionArn(name)])),
+};
 
 /**
  * Points the handlers at the sandbox, as a deployment's environment would. Must run before the
@@ -56,6 +52,8 @@ export function configureLocalEnvironment(sandbox: Sandbox, extra: Record<string
     APPROVAL_TOPIC_ARN: `arn:aws:sns:${sandbox.region}:${sandbox.accountId}:${LOCAL_APPROVAL_TOPIC}`,
     REPORTS_BUCKET_NAME: LOCAL_REPORTS_BUCKET,
     FLEET_REPORT_TOPIC_ARN: `arn:aws:sns:${sandbox.region}:${sandbox.accountId}:${LOCAL_FLEET_TOPIC}`,
+    // The recommended alarms notify the deployment's topic; locally, the approval topic stands in.
+    ALARM_TOPIC_ARN: `arn:aws:sns:${sandbox.region}:${sandbox.accountId}:${LOCAL_APPROVAL_TOPIC}`,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
     POWERTOOLS_SERVICE_NAME: 'elasticache-at-rest-migrator',
     ...extra,
@@ -65,7 +63,8 @@ export function configureLocalEnvironment(sandbox: Sandbox, extra: Record<string
 /** Imports every handler that exists, keyed by its local function ARN. */
 export async function loadHandlers(): Promise<Record<string, LambdaHandler>> {
   const handlers: Record<string, LambdaHandler> = {};
-  for (const name of Object.values(FUNCTIONS)) {
+  const names = [...Object.values(FUNCTIONS).map((f) => f.handler), ...Object.values(FLEET_FUNCTIONS)];
+  for (const name of names) {
     const path = fileURLToPath(new URL(`../lambdas/handlers/${name}.ts`, import.meta.url));
     try {
       readFileSync(path);
@@ -94,32 +93,25 @@ export function runMigration(options: MigrationRunOptions) {
 
 export const STATE_MACHINE_DIR = fileURLToPath(new URL('../statemachine/', import.meta.url));
 
-/** `migrate-replication-group.asl.json` → `MigrateReplicationGroup`: the CDK app's workflow names. */
-export function workflowName(file: string): string {
-  return file
-    .replace(/\.asl\.json$/, '')
-    .split('-')
-    .map((word) => `${word.charAt(0).toUpperCase()}${word.slice(1)}`)
-    .join('');
-}
-
 /**
- * Every workflow of `statemachine/`, named as the deployment names them, with the substitutions a
+ * Every workflow of the manifest, named as the deployment names them, with the substitutions a
  * deployment gives: the functions' ARNs, `${<Name>StateMachineArn}` of every workflow, and `extra`.
  */
 export function localStateMachines(
   arnOf: (name: string) => string,
   extra: Record<string, string> = {},
 ): { name: string; definition: string }[] {
-  const files = readdirSync(STATE_MACHINE_DIR)
-    .filter((f) => f.endsWith('.asl.json'))
-    .sort();
+  const workflows = [
+    ...Object.entries(WORKFLOWS).map(([name, { file }]) => ({ name, file })),
+    // The fleet batch, deployed by its own construct (infra/lib/constructs/fleet-batch.ts).
+    { name: 'MigrateFleet', file: 'migrate-fleet.asl.json' },
+  ];
   const substitutions: Record<string, string> = { ...LOCAL_SUBSTITUTIONS, ...extra };
-  for (const file of files) substitutions[`${workflowName(file)}StateMachineArn`] = arnOf(workflowName(file));
-  return files.map((file) => {
+  for (const { name } of workflows) substitutions[`${name}StateMachineArn`] = arnOf(name);
+  return workflows.map(({ name, file }) => {
     const text = readFileSync(join(STATE_MACHINE_DIR, file), 'utf8');
     try {
-      return { name: workflowName(file), definition: substitute(text, substitutions) };
+      return { name, definition: substitute(text, substitutions) };
     } catch (error) {
       throw new Error(`statemachine/${file}: ${(error as Error).message}`);
     }

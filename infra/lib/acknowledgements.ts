@@ -70,6 +70,18 @@ const WILDCARD_RESOURCES: ReadonlyArray<readonly [RegExp, string]> = [
     'Lambda generates the IDs of the network interfaces of a VPC function; creation is limited to the configured subnets and security group (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions)',
   ],
   [
+    /^arn:[^:]+:cloudwatch:[^:]+:\d+:alarm:\*$/,
+    "The source's CloudWatch alarms have operators' names and are found by their dimensions: reading (DescribeAlarms, ListTagsForResource) is account-wide; tagging is limited to the two tool tags with role source-alarm, and deleting to alarms that carry that mark (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_alarms_and_tagging.html)",
+  ],
+  [
+    /^arn:[^:]+:cloudwatch:[^:]+:\d+:alarm:at-rest-migrator\/\*$/,
+    'Alarms a migration creates for the new group are named at-rest-migrator/<target id>/...; the name prefix is the narrowest ARN for names derived at run time',
+  ],
+  [
+    /^arn:[^:]+:states:[^:]+:\d+:execution:.+:\*$/,
+    'Executions of one state machine (execution:<its name>:*), read by the migrations API: their names are the migration ids operators choose when they start one; DescribeExecution and GetExecutionHistory only',
+  ],
+  [
     /^arn:[^:]+:route53:::change\/\*$/,
     'Route 53 generates change IDs; GetChange is read-only and needed to know a DNS change is in sync',
   ],
@@ -84,6 +96,17 @@ interface Statement {
 const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
+/**
+ * An ARN built with Fn::Join (a token inside, such as a state machine's name) as cdk-nag names it
+ * in a finding: the parts joined, each non-string part as its JSON.
+ */
+function flattenJoin(resource: unknown): unknown {
+  const join = (resource as { 'Fn::Join'?: [string, unknown[]] } | undefined)?.['Fn::Join'];
+  if (!Array.isArray(join)) return resource;
+  const [separator, parts] = join;
+  return parts.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(separator);
+}
+
 function acknowledgePolicyWildcards(policy: CfnPolicy): void {
   const stack = Stack.of(policy);
   const document = stack.resolve(policy.policyDocument) as { Statement?: Statement[] };
@@ -92,7 +115,9 @@ function acknowledgePolicyWildcards(policy: CfnPolicy): void {
   for (const statement of document.Statement ?? []) {
     if (statement.Effect !== 'Allow') continue;
     const actions = asArray(statement.Action);
-    const resources = asArray(statement.Resource).filter((r): r is string => typeof r === 'string');
+    const resources = asArray(statement.Resource)
+      .map(flattenJoin)
+      .filter((r): r is string => typeof r === 'string');
     if (resources.includes('*')) {
       for (const action of actions) starActions.add(action);
     }
@@ -136,7 +161,7 @@ function acknowledgeResource(construct: IConstruct): void {
       {
         id: 'Serverless-LambdaDLQ',
         reason:
-          'Step Functions invokes this function synchronously (lambda:invoke tasks); failures return to the state machine, whose Retry/Catch handle them and whose history keeps the payload. A dead-letter queue only receives asynchronous invocations, which never happen here',
+          'Invoked synchronously only: by Step Functions (lambda:invoke tasks; failures return to the state machine, whose Retry/Catch handle them and whose history keeps the payload) or, for the migrations API, by API Gateway (the caller gets the error). A dead-letter queue only receives asynchronous invocations, which never happen here',
       },
       {
         id: 'Serverless-LambdaLatestVersion',

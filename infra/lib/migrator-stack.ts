@@ -1,22 +1,49 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  CfnOutput,
+  type CfnResource,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Peer, Port, SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
+import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
+import {
+  FUNCTION_NAMES,
+  FUNCTIONS,
+  type FunctionName,
+  functionSubstitutions,
+  WORKFLOWS,
+  type WorkflowName,
+} from '../../statemachine/manifest.js';
 import { type MigratorConfig, normalizeRecordName } from '../config/schema.js';
 import { acknowledgeFindings } from './acknowledgements.js';
 import { FleetBatch } from './constructs/fleet-batch.js';
 import { CacheEncryptionKey, NotificationKey } from './constructs/keys.js';
 import { MigrationStateMachine } from './constructs/migration-state-machine.js';
+import { MigrationsApi } from './constructs/migrations-api.js';
 import { MigratorFunction } from './constructs/migrator-function.js';
 import { MigrationMonitoring } from './constructs/monitoring.js';
 import { MigrationNotifications } from './constructs/notifications.js';
-import { type PermissionScope, permissions } from './permissions.js';
+import { acknowledge } from './nag.js';
+import { type PermissionScope, permissions, stepPermissions } from './permissions.js';
+
+/** Started by a status-change rule when a migration is stopped or times out (no Catch runs then). */
+export const STOPPED_MIGRATION_ROLLBACK = {
+  name: 'RollbackStoppedMigration',
+  file: 'rollback-stopped-migration.asl.json',
+} as const;
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -44,88 +71,6 @@ export interface MigratorStackProps extends StackProps {
   readonly sources?: SourcePaths;
 }
 
-/** The steps of the workflow: handler file, ASL substitution name, sizing. */
-export const STEPS = {
-  preflight: {
-    file: 'preflight.ts',
-    substitution: 'PreflightFunctionArn',
-    description:
-      'Preflight: checks that a replication group can be migrated, proves its AUTH token, claims it',
-    memorySize: 256,
-    timeout: Duration.minutes(2),
-  },
-  snapshot: {
-    file: 'snapshot.ts',
-    substitution: 'SnapshotFunctionArn',
-    description: 'Snapshot: marks the source and backs it up',
-    memorySize: 256,
-    timeout: Duration.minutes(1),
-  },
-  restore: {
-    file: 'restore.ts',
-    substitution: 'RestoreFunctionArn',
-    description: 'Restore: creates the encrypted target from the backup',
-    memorySize: 256,
-    timeout: Duration.minutes(1),
-  },
-  verifyTarget: {
-    file: 'verify-target.ts',
-    substitution: 'VerifyTargetFunctionArn',
-    description: 'Verify target: compares the configuration of source and target',
-    memorySize: 256,
-    timeout: Duration.minutes(1),
-  },
-  verifyData: {
-    file: 'verify-data.ts',
-    substitution: 'VerifyDataFunctionArn',
-    description: 'Data path: catches up, freezes writes and flips, moves clients, copies back on rollback',
-    memorySize: 1024,
-    timeout: Duration.minutes(15),
-  },
-  changeTracking: {
-    file: 'change-tracking.ts',
-    substitution: 'ChangeTrackingFunctionArn',
-    description: "Change tracking: keyspace notifications in the source's parameter group, and back",
-    memorySize: 256,
-    timeout: Duration.minutes(1),
-  },
-  cutover: {
-    file: 'cutover.ts',
-    substitution: 'CutoverFunctionArn',
-    description: 'Cutover: points the application CNAME at the target',
-    memorySize: 256,
-    timeout: Duration.minutes(1),
-  },
-  decommission: {
-    file: 'decommission.ts',
-    substitution: 'DecommissionFunctionArn',
-    description: 'Decommission: deletes the source with a final backup',
-    memorySize: 256,
-    timeout: Duration.minutes(1),
-  },
-  rollback: {
-    file: 'rollback.ts',
-    substitution: 'RollbackFunctionArn',
-    description: 'Rollback: points the CNAME back at the source and deletes the target',
-    memorySize: 256,
-    timeout: Duration.minutes(2),
-  },
-  requestApproval: {
-    file: 'request-approval.ts',
-    substitution: 'RequestApprovalFunctionArn',
-    description: 'Request approval: sends the task token and the plan to the approval topic',
-    memorySize: 256,
-    timeout: Duration.seconds(30),
-  },
-} as const;
-
-export type StepName = keyof typeof STEPS;
-
-/** The state machines deployed, by short name and ASL file. */
-export const WORKFLOWS = {
-  MigrateReplicationGroup: 'migrate-replication-group.asl.json',
-} as const;
-
 /**
  * The migrator: the cache key, one function per step, the workflow state machines, notifications,
  * alarms and a dashboard.
@@ -134,8 +79,10 @@ export class MigratorStack extends Stack {
   readonly cacheKey: CacheEncryptionKey;
   /** Key of the notification and approval topics and of the dead-letter queue. */
   readonly notificationKey: Key;
-  readonly functions: Readonly<Record<StepName, MigratorFunction>>;
-  readonly workflows: Readonly<Record<keyof typeof WORKFLOWS, MigrationStateMachine>>;
+  readonly functions: Readonly<Record<FunctionName, MigratorFunction>>;
+  readonly workflows: Readonly<Record<WorkflowName, MigrationStateMachine>>;
+  /** Rolls back a migration stopped with StopExecution or timed out. */
+  readonly stoppedMigrationRollback: MigrationStateMachine;
   readonly notifications: MigrationNotifications;
   readonly monitoring: MigrationMonitoring;
   readonly approvalTopic: ITopic;
@@ -144,6 +91,8 @@ export class MigratorStack extends Stack {
   readonly migrationsTable: Table;
   /** The scheduled fleet batch. */
   readonly fleet: FleetBatch;
+  /** Start, watch and approve migrations over HTTPS with IAM authorization. */
+  readonly api: MigrationsApi;
 
   constructor(scope: Construct, id: string, props: MigratorStackProps) {
     super(scope, id, {
@@ -193,39 +142,25 @@ export class MigratorStack extends Stack {
     this.verifierSecurityGroup = this.createVerifierSecurityGroup(vpc, config);
 
     const logRetention = config.logging.retentionDays as RetentionDays;
-    const make = (
-      step: StepName,
-      statements: PolicyStatement[],
-      vpcPlacement?: boolean,
-    ): MigratorFunction => {
-      const spec = STEPS[step];
-      return new MigratorFunction(this, `${step[0]?.toUpperCase()}${step.slice(1)}`, {
-        entry: join(sources.handlersDir, spec.file),
-        description: spec.description,
-        memorySize: spec.memorySize,
-        timeout: spec.timeout,
-        logLevel: config.logging.level,
-        logRetention,
-        statements,
-        ...(vpcPlacement === true
-          ? { vpcPlacement: { vpc, subnets, securityGroups: [this.verifierSecurityGroup] } }
-          : {}),
-      });
-    };
-
-    const functions: Record<StepName, MigratorFunction> = {
-      // In the VPC like the data path: it proves the AUTH token against the source over Redis.
-      preflight: make('preflight', permissions.preflight(permissionScope), true),
-      snapshot: make('snapshot', permissions.snapshot(permissionScope)),
-      restore: make('restore', permissions.restore(permissionScope)),
-      verifyTarget: make('verifyTarget', permissions.verifyTarget()),
-      verifyData: make('verifyData', permissions.verifyData(permissionScope), true),
-      changeTracking: make('changeTracking', permissions.changeTracking(permissionScope)),
-      cutover: make('cutover', permissions.cutover(permissionScope)),
-      decommission: make('decommission', permissions.decommission(permissionScope)),
-      rollback: make('rollback', permissions.rollback(permissionScope)),
-      requestApproval: make('requestApproval', []),
-    };
+    // One function per entry of the manifest, with its own IAM statements.
+    const functions = Object.fromEntries(
+      FUNCTION_NAMES.map((step) => {
+        const spec = FUNCTIONS[step];
+        const fn = new MigratorFunction(this, `${step[0]?.toUpperCase()}${step.slice(1)}`, {
+          entry: join(sources.handlersDir, `${spec.handler}.ts`),
+          description: spec.description,
+          memorySize: spec.memorySize,
+          timeout: Duration.seconds(spec.timeoutSeconds),
+          logLevel: config.logging.level,
+          logRetention,
+          statements: stepPermissions[step](permissionScope),
+          ...(spec.inVpc
+            ? { vpcPlacement: { vpc, subnets, securityGroups: [this.verifierSecurityGroup] } }
+            : {}),
+        });
+        return [step, fn];
+      }),
+    ) as Record<FunctionName, MigratorFunction>;
     this.functions = functions;
 
     functions.preflight.bind('DEFAULT_KMS_KEY_ID', this.cacheKey.keyArn);
@@ -268,6 +203,8 @@ export class MigratorStack extends Stack {
         : { criticalEmails: config.notifications.criticalEmails }),
     });
     this.approvalTopic = this.createApprovalTopic(config, notificationKey);
+    // The recommended alarms notify the deployment's topic (its policy lets CloudWatch publish).
+    functions.alarms.bind('ALARM_TOPIC_ARN', this.notifications.topic.topicArn);
     functions.requestApproval.bind(
       'APPROVAL_TOPIC_ARN',
       this.approvalTopic.topicArn,
@@ -288,17 +225,33 @@ export class MigratorStack extends Stack {
         : []),
     );
 
-    const bySubstitution = Object.fromEntries(
-      (Object.keys(STEPS) as StepName[]).map((step) => [STEPS[step].substitution, functions[step]]),
-    );
-    this.workflows = {
-      MigrateReplicationGroup: new MigrationStateMachine(this, 'MigrateReplicationGroup', {
-        definitionFile: join(sources.stateMachineDir, WORKFLOWS.MigrateReplicationGroup),
-        functions: bySubstitution,
-        logRetention,
-        includeExecutionData: config.logging.includeExecutionData,
-      }),
-    };
+    const bySubstitution = functionSubstitutions((step) => functions[step]);
+    this.workflows = Object.fromEntries(
+      (Object.keys(WORKFLOWS) as WorkflowName[]).map((name) => [
+        name,
+        new MigrationStateMachine(this, name, {
+          definitionFile: join(sources.stateMachineDir, WORKFLOWS[name].file),
+          functions: bySubstitution,
+          logRetention,
+          includeExecutionData: config.logging.includeExecutionData,
+        }),
+      ]),
+    ) as Record<WorkflowName, MigrationStateMachine>;
+    this.stoppedMigrationRollback = new MigrationStateMachine(this, STOPPED_MIGRATION_ROLLBACK.name, {
+      definitionFile: join(sources.stateMachineDir, STOPPED_MIGRATION_ROLLBACK.file),
+      functions: bySubstitution,
+      logRetention,
+      includeExecutionData: config.logging.includeExecutionData,
+    });
+    this.rollBackStoppedMigrations(functions.rollback);
+
+    this.api = new MigrationsApi(this, 'MigrationsApi', {
+      stateMachine: this.workflows.MigrateReplicationGroup.stateMachine,
+      migrationsTable: this.migrationsTable,
+      entry: join(sources.handlersDir, 'api.ts'),
+      logLevel: config.logging.level,
+      logRetention,
+    });
 
     this.fleet = new FleetBatch(this, 'Fleet', {
       handlersDir: sources.handlersDir,
@@ -342,6 +295,10 @@ export class MigratorStack extends Stack {
       value: this.fleet.workflow.stateMachine.stateMachineArn,
     });
     new CfnOutput(this, 'ReportsBucketName', { value: this.fleet.bucket.bucketName });
+    new CfnOutput(this, 'MigrationsApiUrl', {
+      value: this.api.api.url,
+      description: 'runbooks/start-via-api.md',
+    });
     new CfnOutput(this, 'ApprovalTopicArn', { value: this.approvalTopic.topicArn });
     new CfnOutput(this, 'MigrationsTableName', {
       value: tableName,
@@ -352,6 +309,56 @@ export class MigratorStack extends Stack {
     new CfnOutput(this, 'CriticalTopicArn', { value: this.notifications.criticalTopic.topicArn });
 
     acknowledgeFindings(this);
+  }
+
+  /**
+   * StopExecution (and an execution timeout) ends a migration at once and runs no Catch, which
+   * would abandon a snapshot, a new group or a lowered TTL. The status change starts
+   * RollbackStoppedMigration with the event; its rollback function reads the stopped execution's
+   * history (docs/cli.md, "Cancel").
+   */
+  private rollBackStoppedMigrations(rollback: MigratorFunction): void {
+    const migrate = this.workflows.MigrateReplicationGroup.stateMachine;
+    new Rule(this, 'RollBackStoppedMigrations', {
+      description: 'Rolls back a migration stopped with StopExecution or timed out (no Catch runs then)',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [migrate.stateMachineArn], status: ['ABORTED', 'TIMED_OUT'] },
+      },
+      targets: [
+        new SfnStateMachine(this.stoppedMigrationRollback.stateMachine, {
+          input: RuleTargetInput.fromEventPath('$'),
+          deadLetterQueue: this.notifications.deadLetterQueue,
+          retryAttempts: 10,
+          maxEventAge: Duration.hours(6),
+        }),
+      ],
+    });
+    // A policy of its own: in the function's default policy it would close a cycle (the state
+    // machine's role invokes the function, whose policy would name the state machine).
+    const readStopped = new Policy(this, 'ReadStoppedMigrations', {
+      roles: [rollback.function.role!],
+      statements: [
+        new PolicyStatement({
+          sid: 'ReadStoppedMigrations',
+          actions: [
+            'states:DescribeExecution',
+            'states:GetExecutionHistory',
+            'states:DescribeStateMachineForExecution',
+          ],
+          resources: [
+            `arn:${this.partition}:states:${this.region}:${this.account}:execution:${migrate.stateMachineName}:*`,
+          ],
+        }),
+      ],
+    });
+    const machineId = this.resolve(this.getLogicalId(migrate.node.defaultChild as CfnResource)) as string;
+    acknowledge(readStopped.node.defaultChild as IConstruct, {
+      id: `AwsSolutions-IAM5[Resource::arn:${this.partition}:states:${this.region}:${this.account}:execution:<${machineId}.Name>:*]`,
+      reason:
+        'Executions of the migration state machine, named at run time (the migration id); read-only (describe and history), to roll back one that was stopped',
+    });
   }
 
   /**

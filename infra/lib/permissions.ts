@@ -1,14 +1,15 @@
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import {
-  FINAL_SNAPSHOT_PATTERN,
-  INTERMEDIATE_SNAPSHOT_PATTERN,
+  type FunctionName,
   ROLE_INTERMEDIATE_SNAPSHOT,
   ROLE_SOURCE,
+  ROLE_SOURCE_ALARM,
   ROLE_TARGET,
   TAG_MIGRATION_ID,
   TAG_ROLE,
   TAG_SECRET_ALLOWED,
-} from './tags.js';
+} from '../../statemachine/manifest.js';
+import { ALARM_NAME_PATTERN, FINAL_SNAPSHOT_PATTERN, INTERMEDIATE_SNAPSHOT_PATTERN } from './tags.js';
 
 /**
  * Least-privilege IAM statements for each step of the workflow, in one place so that a reviewer can
@@ -21,6 +22,8 @@ import {
  *   and https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/specifying-rrset-conditions.html
  * - KMS: https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource
  * - Secrets Manager: https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html
+ * - CloudWatch: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+ *   and https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_alarms_and_tagging.html
  */
 
 /** Where the statements apply and what they may touch. */
@@ -116,7 +119,7 @@ function describeCacheKeys(scope: PermissionScope): PolicyStatement {
 /**
  * ElastiCache creates one grant per cache and per backup, with the caller's credentials. The grant
  * is only allowed when an AWS service creates it for a resource (`kms:GrantIsForAWSResource`), and
- * only through ElastiCache (whose `kms:ViaService` value must list DAX as well, per docs/aws-behaviour.md.md).
+ * only through ElastiCache (whose `kms:ViaService` value must list DAX as well, per docs/aws-behaviour.md).
  */
 function createGrantForElastiCache(scope: PermissionScope): PolicyStatement {
   return new PolicyStatement({
@@ -235,6 +238,59 @@ function releaseSourceClaim(scope: PermissionScope): PolicyStatement {
   });
 }
 
+function alarmArn(scope: PermissionScope, name: string): string {
+  return `arn:${scope.partition}:cloudwatch:${scope.region}:${scope.account}:alarm:${name}`;
+}
+
+/**
+ * CloudWatch alarms. Reading is account-wide (the source's alarms have operators' names; the
+ * workflow finds them by their dimensions). Writing is limited to alarms named with the tool's
+ * prefix (what a migration creates; PutMetricAlarm with Tags needs TagResource too) and to
+ * marking, deleting and unmarking the source's alarms through the two tool tags: a source alarm
+ * can be deleted only once it carries the `source-alarm` mark.
+ */
+function readAlarms(scope: PermissionScope): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'ReadAlarms',
+    actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:ListTagsForResource'],
+    resources: [alarmArn(scope, '*')],
+  });
+}
+
+function writeOwnAlarms(scope: PermissionScope): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'WriteMigrationAlarms',
+    actions: ['cloudwatch:PutMetricAlarm', 'cloudwatch:TagResource', 'cloudwatch:DeleteAlarms'],
+    resources: [alarmArn(scope, ALARM_NAME_PATTERN)],
+  });
+}
+
+function markSourceAlarms(scope: PermissionScope, actions: string[]): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'MarkSourceAlarms',
+    actions,
+    resources: [alarmArn(scope, '*')],
+    conditions: {
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_ROLE, TAG_MIGRATION_ID] },
+      ...(actions.includes('cloudwatch:TagResource')
+        ? { StringEquals: { [`aws:RequestTag/${TAG_ROLE}`]: ROLE_SOURCE_ALARM } }
+        : { StringEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_SOURCE_ALARM } }),
+    },
+  });
+}
+
+function deleteMarkedSourceAlarms(scope: PermissionScope): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'DeleteMarkedSourceAlarms',
+    actions: ['cloudwatch:DeleteAlarms'],
+    resources: [alarmArn(scope, '*')],
+    conditions: {
+      StringEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_SOURCE_ALARM },
+      Null: { [`aws:ResourceTag/${TAG_MIGRATION_ID}`]: 'false' },
+    },
+  });
+}
+
 export const permissions = {
   /**
    * The source's claim in the migrations table: preflight reads and takes it (GetItem, a
@@ -254,7 +310,14 @@ export const permissions = {
    */
   preflight(scope: PermissionScope): PolicyStatement[] {
     return [
-      elasticacheRead('ReadCaches'),
+      // DescribeCacheParameters: the source's backup headroom (reserved-memory-percent); the subnet
+      // and user groups: it proves that the new group's exist.
+      elasticacheRead(
+        'ReadCaches',
+        'elasticache:DescribeCacheParameters',
+        'elasticache:DescribeCacheSubnetGroups',
+        'elasticache:DescribeUserGroups',
+      ),
       listTags(),
       readCutoverZones(scope, ['route53:GetHostedZone', 'route53:ListResourceRecordSets']),
       describeCacheKeys(scope),
@@ -444,9 +507,27 @@ export const permissions = {
     ];
   },
 
+  /**
+   * Carries the source's alarms over to the new group (and the recommended set), marks the
+   * source's alarms, and deletes the marked ones once the source is gone.
+   */
+  alarms(scope: PermissionScope): PolicyStatement[] {
+    return [
+      elasticacheRead('ReadCaches'),
+      readAlarms(scope),
+      writeOwnAlarms(scope),
+      markSourceAlarms(scope, ['cloudwatch:TagResource']),
+      deleteMarkedSourceAlarms(scope),
+    ];
+  },
+
   /** Points DNS back at the source, deletes the target and the intermediate snapshot. */
   rollback(scope: PermissionScope): PolicyStatement[] {
     return [
+      // The alarms the migration created go, the source's alarms lose their marks.
+      readAlarms(scope),
+      writeOwnAlarms(scope),
+      markSourceAlarms(scope, ['cloudwatch:UntagResource']),
       elasticacheRead('ReadCaches'),
       listTags(),
       new PolicyStatement({
@@ -475,3 +556,25 @@ export const permissions = {
     ];
   },
 };
+
+/**
+ * Each function's own statements, one entry per function of the workflow manifest
+ * (statemachine/manifest.ts): a function added there does not compile until it has its entry.
+ * Statements that come with a resource of the stack (the claims table, the approval topic) are
+ * added where the stack binds the resource.
+ */
+export const stepPermissions: Readonly<Record<FunctionName, (scope: PermissionScope) => PolicyStatement[]>> =
+  {
+    preflight: permissions.preflight,
+    snapshot: permissions.snapshot,
+    restore: permissions.restore,
+    verifyTarget: permissions.verifyTarget,
+    verifyData: permissions.verifyData,
+    changeTracking: permissions.changeTracking,
+    cutover: permissions.cutover,
+    decommission: permissions.decommission,
+    rollback: permissions.rollback,
+    alarms: permissions.alarms,
+    // Publishes to the approval topic: bound with the topic in the stack.
+    requestApproval: () => [],
+  };

@@ -8,6 +8,7 @@ import {
   SendTaskSuccessCommand,
   type SFNClient,
   StartExecutionCommand,
+  StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { checkClaim, readClaim } from '../migration/claim.js';
 import { migrationInput } from '../migration/input.js';
@@ -328,7 +329,7 @@ export interface Decision {
   migrationId: string;
   step: string;
   gate: string;
-  decision: 'approved' | 'rejected' | 'cancelled';
+  decision: 'approved' | 'rejected';
 }
 
 async function waitingGate(context: ApiContext, migrationId: string, verb: string) {
@@ -410,34 +411,40 @@ async function answer(migrationId: string, send: () => Promise<unknown>) {
   }
 }
 
+export interface Cancellation {
+  migrationId: string;
+  status: 'ABORTED';
+  stopDate: string;
+  /** The step it was stopped in. */
+  stoppedIn?: string;
+}
+
 /**
- * POST /migrations/{id}/cancel: stops a migration so that its rollback runs. At an approval gate
- * the gate is failed (ApprovalRejectedError, caught by the state machine, which rolls back).
+ * POST /migrations/{id}/cancel: StopExecution. Step Functions runs no Catch for a stopped
+ * execution, so the deployment's rule on "Step Functions Execution Status Change" (ABORTED) starts
+ * RollbackStoppedMigration, which waits out the step that was running, rebuilds the migration
+ * state from the history and runs the migration's own rollback: nothing is abandoned. The error
+ * and cause name who cancelled and why.
  */
 export async function cancelMigration(
   context: ApiContext,
   migrationId: string,
   body: unknown,
-): Promise<Decision> {
+): Promise<Cancellation> {
   const { reason } = parseDecisionBody(body);
   const progress = await waitingGate(context, migrationId, 'cancel');
-  const gate = progress.waitingFor;
-  if (!gate) {
-    throw new ApiError(
-      409,
-      'CancelNotPossibleNow',
-      `Migration '${migrationId}' is in ${progress.currentStep ?? 'no step yet'}, not at an approval gate.`,
-    );
-  }
   const by = context.caller ?? 'an API caller';
-  await answer(migrationId, () =>
-    context.sfn.send(
-      new SendTaskFailureCommand({
-        taskToken: gate.taskToken,
-        error: 'ApprovalRejectedError',
-        cause: `Cancelled at ${gate.gate} by ${by} through the API${reason ? `: ${reason}` : ''}`,
-      }),
-    ),
+  const out = await context.sfn.send(
+    new StopExecutionCommand({
+      executionArn: executionArnOf(context.stateMachineArn, migrationId),
+      error: 'MigrationCancelledError',
+      cause: `Cancelled by ${by} through the API${reason ? `: ${reason}` : ''}`,
+    }),
   );
-  return { migrationId, step: gate.step, gate: gate.gate, decision: 'cancelled' };
+  return {
+    migrationId,
+    status: 'ABORTED',
+    stopDate: (out.stopDate ?? context.now?.() ?? new Date()).toISOString(),
+    ...(progress.currentStep ? { stoppedIn: progress.currentStep } : {}),
+  };
 }

@@ -6,7 +6,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { env, requireEnv } from '../shared/env.js';
+import { requireEnv } from '../shared/env.js';
 import type { GroupReport } from './report-model.js';
 
 /**
@@ -49,11 +49,7 @@ export interface Batch {
 }
 
 function table(): string {
-  return requireEnv(
-    env.migrationsTableName,
-    'MIGRATIONS_TABLE_NAME',
-    'for the batch ledger (the migrations table)',
-  );
+  return requireEnv('migrationsTableName');
 }
 
 export const batchKey = (batchId: string) => `fleet#${batchId}`;

@@ -5,7 +5,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type DiscoverEvent, discover } from '../fleet/discover.js';
-import { networkSettingsFromEnv } from '../migration/verify-data.js';
+import { networkSettings } from '../migration/verify-data.js';
 import { env, requireEnv } from '../shared/env.js';
 import { logFailure } from '../shared/handler.js';
 import { logger } from '../shared/logger.js';
@@ -20,9 +20,9 @@ const deps = {
   secrets: new SecretsManagerClient(throttled),
   dynamodb: new DynamoDBClient(throttled),
   s3: new S3Client(throttled),
-  bucket: requireEnv(env.reportsBucketName, 'REPORTS_BUCKET_NAME', 'to store the batch plan and report'),
+  bucket: requireEnv('reportsBucketName'),
   // Runs in the VPC: the dry run proves each group's AUTH token as the per-group preflight does.
-  network: networkSettingsFromEnv(),
+  network: networkSettings(),
 };
 
 /** Finds and plans the batch's groups; changes no group. */

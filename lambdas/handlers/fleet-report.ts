@@ -10,7 +10,7 @@ import { logger } from '../shared/logger.js';
 const deps = {
   dynamodb: new DynamoDBClient({}),
   s3: new S3Client({}),
-  bucket: requireEnv(env.reportsBucketName, 'REPORTS_BUCKET_NAME', 'to store the batch report'),
+  bucket: requireEnv('reportsBucketName'),
   sns: new SNSClient({}),
   ...(env.fleetReportTopicArn ? { topicArn: env.fleetReportTopicArn } : {}),
   eventBridge: new EventBridgeClient({}),

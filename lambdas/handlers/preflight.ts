@@ -5,7 +5,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type PreflightEvent, preflight } from '../migration/preflight/index.js';
 import type { MigrationState } from '../migration/state.js';
-import { networkSettingsFromEnv } from '../migration/verify-data.js';
+import { networkSettings } from '../migration/verify-data.js';
 import { logFailure } from '../shared/handler.js';
 import { logger, withMigrationKeys } from '../shared/logger.js';
 
@@ -16,7 +16,7 @@ const clients = {
   secrets: new SecretsManagerClient({}),
   dynamodb: new DynamoDBClient({}),
   // Runs in the VPC, like the data path: it proves the AUTH token against the source.
-  network: networkSettingsFromEnv(),
+  network: networkSettings(),
 };
 
 /**

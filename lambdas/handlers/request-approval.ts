@@ -1,13 +1,13 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { type Gate, requestApproval } from '../migration/approval.js';
 import type { MigrationState } from '../migration/state.js';
-import { env, requireEnv } from '../shared/env.js';
+import { requireEnv } from '../shared/env.js';
 import { InvalidInputError } from '../shared/errors.js';
 import { logFailure } from '../shared/handler.js';
 import { logger, withMigrationKeys } from '../shared/logger.js';
 
 const sns = new SNSClient({});
-const topicArn = requireEnv(env.approvalTopicArn, 'APPROVAL_TOPIC_ARN', 'to publish approval requests');
+const topicArn = requireEnv('approvalTopicArn');
 
 /** Publishes an approval request; the state machine waits for the task token to be answered. */
 export async function handler(event: { taskToken: string; gate: Gate; state: MigrationState }) {

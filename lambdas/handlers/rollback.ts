@@ -1,16 +1,22 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { recoverStoppedMigration } from '../migration/recover-stopped.js';
 import { leftovers, rollbackStep } from '../migration/rollback.js';
-import { stepHandler } from '../shared/handler.js';
+import { logFailure, type StepEvent, stepHandler } from '../shared/handler.js';
+import { logger, withMigrationKeys } from '../shared/logger.js';
 
 const clients = {
   elasticache: new ElastiCacheClient({}),
   route53: new Route53Client({}),
   dynamodb: new DynamoDBClient({}),
+  cloudwatch: new CloudWatchClient({}),
 };
+const sfn = new SFNClient({});
 
-export const handler = stepHandler('rollback', {
+const steps = stepHandler('rollback', {
   step: (state) => rollbackStep(state, clients),
   report: async (state) => ({
     ...state,
@@ -19,3 +25,21 @@ export const handler = stepHandler('rollback', {
     },
   }),
 });
+
+/** `recover` (RollbackStoppedMigration): the state of a stopped execution, from its history. */
+async function recover(executionArn: string) {
+  withMigrationKeys({ migrationId: executionArn.split(':').pop() ?? executionArn });
+  try {
+    const recovered = await recoverStoppedMigration(executionArn, sfn);
+    logger.info('rollback:recover finished', {
+      nothingToRollBack: 'nothingToRollBack' in recovered,
+    });
+    return recovered;
+  } catch (error) {
+    logFailure('rollback:recover', error);
+    throw error;
+  }
+}
+
+export const handler = (event: StepEvent<'step' | 'report'> | { action: 'recover'; executionArn: string }) =>
+  event?.action === 'recover' ? recover(event.executionArn) : steps(event as StepEvent<'step' | 'report'>);

@@ -2,10 +2,11 @@ import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { catchUpData, freezeAndFlip, moveClients, syncBack } from '../migration/catch-up.js';
-import { networkSettingsFromEnv, resolveRecords } from '../migration/verify-data.js';
+import { networkSettings, resolveRecords } from '../migration/verify-data.js';
+import { env } from '../shared/env.js';
 import { stepHandler } from '../shared/handler.js';
 
-const network = networkSettingsFromEnv();
+const network = networkSettings();
 const clients = {
   elasticache: new ElastiCacheClient({}),
   secrets: new SecretsManagerClient({}),
@@ -13,7 +14,7 @@ const clients = {
   network,
 };
 /** Time one invocation spends on the data; the rest of the Lambda timeout is headroom. */
-const timeBudgetMs = Number(process.env.VERIFY_TIME_BUDGET_MS ?? 10 * 60_000);
+const timeBudgetMs = env.verifyTimeBudgetMs;
 
 /**
  * The data path. Runs in the VPC: speaks the Redis protocol to source and target (catch-up,

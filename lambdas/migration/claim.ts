@@ -4,7 +4,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { env, requireEnv } from '../shared/env.js';
+import { requireEnv } from '../shared/env.js';
 import { MigrationInProgressError } from '../shared/errors.js';
 
 /**
@@ -35,11 +35,7 @@ export interface ClaimRequest {
 }
 
 function tableName(): string {
-  return requireEnv(
-    env.migrationsTableName,
-    'MIGRATIONS_TABLE_NAME',
-    'to claim the source (the migrations table)',
-  );
+  return requireEnv('migrationsTableName');
 }
 
 /** The current claim of a source, read consistently; undefined when nobody holds it. */

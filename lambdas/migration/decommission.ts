@@ -1,12 +1,8 @@
-import {
-  DeleteReplicationGroupCommand,
-  DeleteSnapshotCommand,
-  RemoveTagsFromResourceCommand,
-} from '@aws-sdk/client-elasticache';
+import { DeleteReplicationGroupCommand, RemoveTagsFromResourceCommand } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
 import { SourceDeletionFailedError, SourceDeletionRefusedError } from '../shared/errors.js';
 import { belongsTo, endpointOf, findGroup, findRecord, findSnapshot, sameHost } from './aws.js';
-import { releaseClaim } from './claim.js';
+import { BUSY_WAIT, type BusyWait, retryWhileBusy, untilAvailable } from './group-state.js';
 import { TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
 import {
   checkDeadline,
@@ -16,7 +12,7 @@ import {
   setDeadline,
   startStep,
 } from './progress.js';
-import type { MigrationState, MigrationSummary } from './state.js';
+import type { MigrationState } from './state.js';
 
 type Deps = Pick<Clients, 'elasticache' | 'route53'>;
 
@@ -32,7 +28,9 @@ export async function startDecommission(
 ) {
   const plan = requirePlan(state);
   startStep(state, 'deleteSource', now);
-  const source = await findGroup(elasticache, plan.source.id);
+  // A backup window or a tag change may hold the source briefly: its tags cannot be read and it
+  // cannot be deleted until it is available (docs/aws-behaviour.md, Tagging and group state).
+  const source = await untilAvailable(elasticache, plan.source.id);
   if (!source || source.Status === 'deleting') {
     state.progress.sourceDeletionStarted = true;
     setDeadline(state, 'delete', plan.options.timeouts.deleteSeconds, now);
@@ -52,7 +50,7 @@ export async function startDecommission(
       throw refuse(`CNAME ${record.recordName} points at '${value ?? 'nothing'}', not at the new group`);
     }
   }
-  if (!(await belongsTo(elasticache, source.ARN!, plan.migrationId)))
+  if (!(await retryWhileBusy(() => belongsTo(elasticache, source.ARN!, plan.migrationId))))
     throw refuse('it is not claimed by this migration');
   const existingFinal = await findSnapshot(elasticache, plan.finalSnapshotName);
   if (existingFinal) {
@@ -108,119 +106,27 @@ export async function checkDecommission(
   return state;
 }
 
-/**
- * Removes the intermediate snapshot (unless kept) and, when the source stays, releases it.
- * Then writes the summary.
- */
-export async function finish(
-  state: MigrationState,
-  { elasticache, dynamodb }: Pick<Clients, 'elasticache' | 'dynamodb'>,
-  now = Date.now(),
-) {
-  const plan = requirePlan(state);
-  startStep(state, 'finish', now);
-  if (!plan.options.keepIntermediateSnapshot && !state.progress.snapshotCleaned) {
-    const snapshot = await findSnapshot(elasticache, plan.snapshotName);
-    if (snapshot && snapshot.SnapshotStatus !== 'deleting') {
-      try {
-        await elasticache.send(new DeleteSnapshotCommand({ SnapshotName: plan.snapshotName }));
-      } catch (error) {
-        if ((error as Error).name !== 'SnapshotNotFoundFault') throw error;
-      }
-    }
-    state.progress.snapshotCleaned = true;
-  }
-  if (!plan.options.deleteSource) await releaseSource(state, elasticache);
-  // The source's claim in the migrations table, whether the source was deleted or kept.
-  await releaseClaim(dynamodb, plan.source.arn, plan.migrationId);
-  const target = await findGroup(elasticache, plan.target.id);
-  completeStep(state, 'finish', now);
-  state.outcome = 'migrated';
-  state.summary = summarize(state, target ? endpointsOf(target) : {});
-  return state;
-}
-
 /** Removes this migration's claim tags from the source, if it still carries them. */
 export async function releaseSource(
   state: MigrationState,
   elasticache: Clients['elasticache'],
+  wait: BusyWait = BUSY_WAIT,
 ): Promise<void> {
   const plan = requirePlan(state);
-  const source = await findGroup(elasticache, plan.source.id);
+  // Tags can be read and removed only while the source is available: a backup window is waited
+  // out (past the wait: InvalidReplicationGroupStateFault, retried by the state machine or the
+  // rollback loop; docs/aws-behaviour.md, Tagging and group state).
+  const source = await untilAvailable(elasticache, plan.source.id, wait);
   if (!source || source.Status === 'deleting') return;
-  if (!(await belongsTo(elasticache, source.ARN!, plan.migrationId))) return;
-  await elasticache.send(
-    new RemoveTagsFromResourceCommand({ ResourceName: source.ARN!, TagKeys: [TAG_MIGRATION_ID, TAG_ROLE] }),
+  if (!(await retryWhileBusy(() => belongsTo(elasticache, source.ARN!, plan.migrationId), wait))) return;
+  await retryWhileBusy(
+    () =>
+      elasticache.send(
+        new RemoveTagsFromResourceCommand({
+          ResourceName: source.ARN!,
+          TagKeys: [TAG_MIGRATION_ID, TAG_ROLE],
+        }),
+      ),
+    wait,
   );
-}
-
-function endpointsOf(group: import('@aws-sdk/client-elasticache').ReplicationGroup): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const kind of ['primary', 'reader', 'configuration'] as const) {
-    const e = endpointOf(group, kind);
-    if (e) out[kind] = e;
-  }
-  return out;
-}
-
-function summarize(state: MigrationState, endpoints: Record<string, string>): MigrationSummary {
-  const plan = requirePlan(state);
-  const report = state.progress.dataVerification?.report;
-  const warnings = [...plan.warnings];
-  const freeze = state.progress.freeze;
-  if (plan.cutover.changeTracking && freeze?.untrackedReason) {
-    warnings.push(`Change tracking was not used for the final copy: ${freeze.untrackedReason}.`);
-  }
-  if (!plan.options.deleteSource && freeze?.holdUntil) {
-    warnings.push(
-      `The source '${plan.source.id}' was kept: it holds every write (CLIENT PAUSE WRITE) until ${freeze.holdUntil} and accepts writes again after that. Point no client at it.`,
-    );
-  }
-  for (const r of plan.dns) {
-    if (r.lowerTtlTo !== undefined && r.lowerTtlTo < r.originalTtl) {
-      warnings.push(
-        `CNAME ${r.recordName} keeps its lowered TTL of ${r.lowerTtlTo}s; raise it back to ${r.originalTtl}s when satisfied.`,
-      );
-    }
-  }
-  return {
-    migrationId: state.migrationId,
-    outcome: plan.options.deleteSource ? 'migrated' : 'migrated-source-kept',
-    source: {
-      id: plan.source.id,
-      deleted: state.progress.sourceDeleted === true,
-      finalSnapshotName: state.progress.sourceDeleted ? plan.finalSnapshotName : undefined,
-    },
-    target: { id: plan.target.id, endpoints, kmsKeyArn: plan.kmsKeyArn },
-    dns: plan.dns.map((r) => ({
-      recordName: r.recordName,
-      hostedZoneId: r.hostedZoneId,
-      from: r.originalValue,
-      to: endpoints[r.endpoint] ?? '',
-    })),
-    intermediateSnapshot: { name: plan.snapshotName, deleted: state.progress.snapshotCleaned === true },
-    dataVerification: report
-      ? {
-          mode: report.mode,
-          keysChecked: report.keysChecked,
-          targetKeysScanned: report.targetKeysScanned,
-          counts: report.counts,
-        }
-      : undefined,
-    changes: plan.changes ?? [],
-    cutover: {
-      method: plan.cutover.method,
-      dataPolicy: plan.cutover.dataPolicy,
-      catchUpPasses: state.progress.catchUp?.passes ?? 0,
-      keysCopied: (state.progress.catchUp?.keysCopied ?? 0) + (state.progress.freeze?.keysCopied ?? 0),
-      freezeAttempts: state.progress.freeze?.attempts ?? 0,
-      changeTracking: state.progress.freeze?.tracked === true,
-      ...(state.progress.freeze?.frozenMs !== undefined ? { frozenMs: state.progress.freeze.frozenMs } : {}),
-      ...(state.progress.freeze?.clientsClosed !== undefined
-        ? { clientsClosed: state.progress.freeze.clientsClosed }
-        : {}),
-    },
-    stepSeconds: Object.fromEntries(Object.entries(state.steps).map(([k, v]) => [k, v.seconds ?? 0])),
-    warnings,
-  };
 }

@@ -201,6 +201,42 @@ export const migrationInput = z.strictObject({
         .describe('most keys per second the data check reads from each group (default: no limit)'),
     })
     .default({ mode: 'full', revealKeyNames: false }),
+  alarms: z
+    .strictObject({
+      copy: z
+        .boolean()
+        .default(true)
+        .describe(
+          "create, for the new group's members, an equivalent of every CloudWatch alarm on the source's nodes or group (same metric, threshold, period, actions, tags), once the records point at the new group",
+        ),
+      keepSourceAlarms: z
+        .boolean()
+        .default(false)
+        .describe("keep the source's alarms after the source is deleted (they are removed by default)"),
+      recommended: z
+        .boolean()
+        .default(false)
+        .describe(
+          "create the recommended alarms (EngineCPUUtilization, CurrConnections, SwapUsage, DatabaseMemoryUsagePercentage) on every member of the new group where the source has none for that metric, notifying the deployment's topic",
+        ),
+    })
+    .default({ copy: true, keepSourceAlarms: false, recommended: false }),
+  backups: z
+    .strictObject({
+      fromReplica: z
+        .boolean()
+        .default(true)
+        .describe(
+          "take the new group's automatic backups from a read replica (SnapshottingClusterId), sparing the primary; cluster mode disabled with replicas only",
+        ),
+      refuseLowHeadroom: z
+        .boolean()
+        .default(false)
+        .describe(
+          "refuse to start when the source's parameter group leaves less than 25% of memory for backups (BackupHeadroomError) instead of warning",
+        ),
+    })
+    .default({ fromReplica: true, refuseLowHeadroom: false }),
   pollIntervalSeconds: seconds(300).default(30),
   timeouts: z
     .strictObject({

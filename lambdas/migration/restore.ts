@@ -2,6 +2,7 @@ import { CreateReplicationGroupCommand } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
 import { TargetCreateFailedError, TargetIdTakenError } from '../shared/errors.js';
 import { belongsTo, findGroup } from './aws.js';
+import { retryWhileBusy } from './group-state.js';
 import {
   checkDeadline,
   clearDeadline,
@@ -93,7 +94,7 @@ async function requireOwnTarget(
   id: string,
   migrationId: string,
 ) {
-  if (!(await belongsTo(elasticache, arn, migrationId))) {
+  if (!(await retryWhileBusy(() => belongsTo(elasticache, arn, migrationId)))) {
     throw new TargetIdTakenError(`Replication group '${id}' exists but was not created by this migration.`);
   }
 }

@@ -1,6 +1,7 @@
 import { DeleteReplicationGroupCommand, DeleteSnapshotCommand } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
 import { RollbackFailedError } from '../shared/errors.js';
+import { removeAlarms } from './alarms.js';
 import {
   anyRecordPointsAt,
   belongsTo,
@@ -13,6 +14,7 @@ import {
 import { releaseClaim } from './claim.js';
 import { changesInSync, submitUpserts } from './cutover.js';
 import { releaseSource } from './decommission.js';
+import { BUSY_WAIT, isBusy, retryWhileBusy } from './group-state.js';
 import { finalSnapshotName, TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
 import { completeStep, dnsProgress, rollbackProgress, startStep } from './progress.js';
 import type { MigrationState } from './state.js';
@@ -20,7 +22,7 @@ import { stopTracking } from './track-changes.js';
 
 type Deps = Pick<Clients, 'elasticache' | 'route53'>;
 /** The rollback's clients: the claim in the migrations table is released last. */
-type RollbackDeps = Deps & Pick<Clients, 'dynamodb'>;
+type RollbackDeps = Deps & Pick<Clients, 'dynamodb'> & Partial<Pick<Clients, 'cloudwatch'>>;
 
 /** Set by the state machine: whether the failure happened at or after the DNS flip. */
 export interface RollbackScope {
@@ -36,7 +38,7 @@ export interface RollbackScope {
  */
 export async function rollbackStep(
   state: MigrationState & { rollbackScope?: RollbackScope },
-  { elasticache, route53, dynamodb }: RollbackDeps,
+  { elasticache, route53, dynamodb, cloudwatch }: RollbackDeps,
   now = Date.now(),
 ): Promise<MigrationState> {
   const plan = state.plan;
@@ -132,6 +134,19 @@ export async function rollbackStep(
     if (!state.progress.changeTracking?.restored) return state;
   }
 
+  // The alarms this migration created watch the new group, which is going: delete them, and
+  // take the marks off the source's alarms (they stay, as before the migration). Only a run
+  // that reached the records' flip can have created any (CopyAlarms runs after it).
+  if (!rb.alarmsRemoved) {
+    const mayHaveAlarms = flipped || state.rollbackScope?.dns === true || state.progress.alarms !== undefined;
+    if (mayHaveAlarms) {
+      if (!cloudwatch)
+        throw new Error('The rollback needs a CloudWatch client to remove the alarms it created.');
+      await removeAlarms(state, { elasticache, cloudwatch });
+    }
+    rb.alarmsRemoved = true;
+  }
+
   if (!rb.targetDeleted) {
     const target = await findGroup(elasticache, plan.target.id);
     if (!target) {
@@ -144,12 +159,16 @@ export async function rollbackStep(
     } else {
       // Ownership by tag; a create-failed group's tags may not be readable, and then the
       // migration's own record of having created it decides.
-      const ours = await belongsTo(elasticache, target.ARN!, plan.migrationId).catch((error: Error) => {
-        if (target.Status === 'create-failed' && error.name === 'InvalidReplicationGroupStateFault') {
-          return state.progress.targetCreated === true;
-        }
-        throw error;
-      });
+      // An available group can start its backup window between the two reads: wait that out.
+      const readOwner = () => belongsTo(elasticache, target.ARN!, plan.migrationId);
+      const ours = await (target.Status === 'available' ? retryWhileBusy(readOwner) : readOwner()).catch(
+        (error: Error) => {
+          if (target.Status === 'create-failed' && error.name === 'InvalidReplicationGroupStateFault') {
+            return state.progress.targetCreated === true;
+          }
+          throw error;
+        },
+      );
       if (!ours) {
         rb.targetDeleted = true; // not created by this migration: never ours to delete
       } else {
@@ -183,7 +202,13 @@ export async function rollbackStep(
   }
 
   if (!rb.sourceReleased) {
-    await releaseSource(state, elasticache);
+    // A backup window on the source holds its tags: try again on the next pass of the loop.
+    try {
+      await releaseSource(state, elasticache, { ...BUSY_WAIT, budgetMs: 5_000 });
+    } catch (error) {
+      if (isBusy(error)) return state;
+      throw error;
+    }
     // Only this migration's claim: a conditional delete never removes another owner's item.
     await releaseClaim(dynamodb, plan.source.arn, plan.migrationId);
     rb.sourceReleased = true;
@@ -221,10 +246,15 @@ export async function leftovers(
   const source = await describe(() => findGroup(elasticache, plan.source.id));
   // A source still claimed refuses the next migration (MigrationInProgressError): say so.
   const sourceTags = await describe(() => tagsOf(elasticache, plan.source.arn));
+  // Tags cannot be read while the source is not available (a backup, say): then say what to check.
   const claimed =
-    sourceTags !== 'unknown' && sourceTags[TAG_MIGRATION_ID] === plan.migrationId
-      ? ` (still tagged ${TAG_MIGRATION_ID}=${plan.migrationId}: remove the ${TAG_MIGRATION_ID} and ${TAG_ROLE} tags once the rest is cleaned up)`
-      : '';
+    sourceTags !== 'unknown'
+      ? sourceTags[TAG_MIGRATION_ID] === plan.migrationId
+        ? ` (still tagged ${TAG_MIGRATION_ID}=${plan.migrationId}: remove the ${TAG_MIGRATION_ID} and ${TAG_ROLE} tags once the rest is cleaned up)`
+        : ''
+      : source !== 'unknown' && source
+        ? ` (its tags cannot be read while it is ${source.Status}: if it still carries ${TAG_MIGRATION_ID}=${plan.migrationId}, remove the ${TAG_MIGRATION_ID} and ${TAG_ROLE} tags once the rest is cleaned up)`
+        : '';
   lines.push(
     `- source ${plan.source.id}: ${source === 'unknown' ? 'could not be read' : (source?.Status ?? 'MISSING')}${claimed}`,
   );

@@ -1,8 +1,9 @@
 import { AddTagsToResourceCommand, CreateSnapshotCommand } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
 import { SnapshotFailedError, SnapshotNameConflictError } from '../shared/errors.js';
-import { belongsTo, findSnapshot } from './aws.js';
-import { TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
+import { belongsTo, findSnapshot, tagsOf } from './aws.js';
+import { retryWhileBusy, untilAvailable } from './group-state.js';
+import { ROLE_INTERMEDIATE_SNAPSHOT, ROLE_SOURCE, TAG_MIGRATION_ID, TAG_ROLE } from './naming.js';
 import {
   checkDeadline,
   clearDeadline,
@@ -11,13 +12,13 @@ import {
   setDeadline,
   startStep,
 } from './progress.js';
-import type { MigrationState } from './state.js';
+import type { MigrationPlan, MigrationState } from './state.js';
 
 type Deps = Pick<Clients, 'elasticache'>;
 
 /**
- * Claims the source (tags it with this migration's id, which IAM and a second migration check),
- * then starts a manual snapshot of a replica (cluster mode disabled) or of the group (enabled),
+ * Tags the source with this migration's id (the claim itself is the migrations table item taken
+ * at preflight), then starts a manual snapshot of a replica (cluster mode disabled) or of the group (enabled),
  * encrypted with the CMK. A snapshot with this migration's deterministic name that carries this
  * migration's tag is adopted, so the step can run twice.
  */
@@ -28,21 +29,14 @@ export async function startSnapshot(
 ): Promise<MigrationState> {
   const plan = requirePlan(state);
   startStep(state, 'snapshot', now);
-  await elasticache.send(
-    new AddTagsToResourceCommand({
-      ResourceName: plan.source.arn,
-      Tags: [
-        { Key: TAG_MIGRATION_ID, Value: plan.migrationId },
-        { Key: TAG_ROLE, Value: 'source' },
-      ],
-    }),
-  );
-  state.progress.sourceClaimed = true;
-
   const existing = await findSnapshot(elasticache, plan.snapshotName);
   if (existing) {
+    // The step ran before: it tagged the source first, then started this snapshot.
     await requireOwnSnapshot(elasticache, existing.ARN!, plan.snapshotName, plan.migrationId);
+    state.progress.sourceClaimed = true;
   } else {
+    await claimSource(elasticache, plan);
+    state.progress.sourceClaimed = true;
     try {
       await elasticache.send(
         new CreateSnapshotCommand({
@@ -53,7 +47,7 @@ export async function startSnapshot(
           KmsKeyId: plan.kmsKeyArn,
           Tags: [
             { Key: TAG_MIGRATION_ID, Value: plan.migrationId },
-            { Key: TAG_ROLE, Value: 'intermediate-snapshot' },
+            { Key: TAG_ROLE, Value: ROLE_INTERMEDIATE_SNAPSHOT },
           ],
         }),
       );
@@ -66,6 +60,32 @@ export async function startSnapshot(
   }
   setDeadline(state, 'snapshot', plan.options.timeouts.snapshotSeconds, now);
   return state;
+}
+
+/**
+ * Tags the source with this migration's id (IAM conditions and operators see it), unless it
+ * carries the tags already: a tag change takes the group through `modifying`, and CreateSnapshot
+ * needs it `available`, so it waits for that after tagging, and waits out a running backup
+ * before (docs/aws-behaviour.md, Tagging and group state). Past the wait the step fails with
+ * InvalidReplicationGroupStateFault, which the state machine retries minutes apart; the retry
+ * finds the tags and does not change them again.
+ */
+async function claimSource(elasticache: Deps['elasticache'], plan: MigrationPlan): Promise<void> {
+  await untilAvailable(elasticache, plan.source.id);
+  const tags = await retryWhileBusy(() => tagsOf(elasticache, plan.source.arn));
+  if (tags[TAG_MIGRATION_ID] === plan.migrationId && tags[TAG_ROLE] === ROLE_SOURCE) return;
+  await retryWhileBusy(() =>
+    elasticache.send(
+      new AddTagsToResourceCommand({
+        ResourceName: plan.source.arn,
+        Tags: [
+          { Key: TAG_MIGRATION_ID, Value: plan.migrationId },
+          { Key: TAG_ROLE, Value: ROLE_SOURCE },
+        ],
+      }),
+    ),
+  );
+  await untilAvailable(elasticache, plan.source.id);
 }
 
 async function requireOwnSnapshot(

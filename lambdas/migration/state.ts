@@ -55,6 +55,8 @@ export interface MigrationPlan {
     | 'writesFrozen'
     | 'dryRun'
     | 'cutover'
+    | 'alarms'
+    | 'backups'
   >;
   /** How the cutover stops writes to the source (see lambdas/migration/catch-up.ts). */
   cutover: {
@@ -145,6 +147,21 @@ export interface SyncBackProgress {
   reason?: string;
 }
 
+/** What the alarm steps did (the summary and the demo's report show it). */
+export interface AlarmProgress {
+  /** Alarms created for the new group, each with the source alarm it copies. */
+  copied: { from: string; name: string }[];
+  /** Recommended alarms created where the source had none for the metric. */
+  recommended: string[];
+  /** Source alarms marked for removal once the source is deleted. */
+  marked: string[];
+  /** Source alarms whose dimensions had no counterpart on the new group (not copied). */
+  skipped: { name: string; reason: string }[];
+  done?: boolean;
+  /** The marked source alarms were deleted after the source. */
+  sourceAlarmsDeleted?: string[];
+}
+
 export interface StepTiming {
   startedAt: string;
   completedAt?: string;
@@ -194,6 +211,10 @@ export interface MigrationState {
       flipped?: boolean;
       confirmed?: boolean;
     };
+    /** The new group's automatic backups taken from a replica (SnapshottingClusterId). */
+    backupNode?: { clusterId?: string; requested?: boolean; done?: boolean; reason?: string };
+    /** CloudWatch alarms carried over to the new group (lambdas/migration/alarms.ts). */
+    alarms?: AlarmProgress;
     sourceDeletionStarted?: boolean;
     sourceDeleted?: boolean;
     snapshotCleaned?: boolean;
@@ -201,6 +222,8 @@ export interface MigrationState {
       dnsRestored?: boolean;
       targetDeleted?: boolean;
       snapshotDeleted?: boolean;
+      /** The alarms this migration created are deleted and the source's alarms unmarked. */
+      alarmsRemoved?: boolean;
       sourceReleased?: boolean;
       /** A moved record pointed at the new group when the rollback began: it served clients. */
       targetServed?: boolean;
@@ -232,6 +255,15 @@ export interface MigrationSummary {
   };
   /** Settings of the new group that differ from the source's, with their reasons. */
   changes?: PlannedChange[];
+  /** The member the new group's automatic backups are taken from, when a replica was chosen. */
+  backupNode?: string;
+  /** CloudWatch alarms carried over, created and removed. */
+  alarms?: {
+    copied: { from: string; name: string }[];
+    recommended: string[];
+    sourceAlarmsDeleted: string[];
+    kept: string[];
+  };
   /** The live catch-up and the cutover's write freeze. */
   cutover?: {
     method: 'pause' | 'gate';

@@ -1,8 +1,8 @@
 import { Resolver } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ReplicationGroup } from '@aws-sdk/client-elasticache';
 import type { Clients } from '../shared/clients.js';
+import { type Configuration, env } from '../shared/env.js';
 import { DataVerificationError, DnsCutoverMismatchError } from '../shared/errors.js';
 import type { RedisEndpointSpec } from '../verifier/index.js';
 import { endpointOf, findGroup } from './aws.js';
@@ -20,15 +20,8 @@ export interface NetworkSettings {
   caPem?: string;
 }
 
-export function networkSettingsFromEnv(): NetworkSettings {
-  const caFile = process.env.REDIS_TLS_CA_FILE;
-  return {
-    dnsServers: (process.env.DNS_SERVERS ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-    caPem: caFile ? readFileSync(caFile, 'utf8') : undefined,
-  };
+export function networkSettings(configuration: Configuration = env): NetworkSettings {
+  return { dnsServers: configuration.dnsServers, caPem: configuration.redisTlsCaPem };
 }
 
 export type DataPathDeps = Pick<Clients, 'elasticache' | 'secrets'> & {

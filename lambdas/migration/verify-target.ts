@@ -1,6 +1,7 @@
 import type { Clients } from '../shared/clients.js';
 import { TargetVerificationError } from '../shared/errors.js';
 import { describeMember, findGroup, tagsOf } from './aws.js';
+import { retryWhileBusy } from './group-state.js';
 import { completeStep, requirePlan, startStep } from './progress.js';
 import type { MigrationState } from './state.js';
 
@@ -81,7 +82,8 @@ export async function verifyTarget(
       );
     }
   }
-  const tags = await tagsOf(elasticache, group.ARN!);
+  // The new group's first backup window may have started: its tags wait for it (docs/aws-behaviour.md).
+  const tags = await retryWhileBusy(() => tagsOf(elasticache, group.ARN!));
   for (const tag of request.Tags ?? []) {
     if (tags[tag.Key ?? ''] !== tag.Value)
       problems.push(

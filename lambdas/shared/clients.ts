@@ -1,3 +1,4 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import type { KMSClient } from '@aws-sdk/client-kms';
@@ -17,4 +18,6 @@ export interface Clients {
   secrets: SecretsManagerClient;
   /** The migrations table: the exclusive claim of each source (lambdas/migration/claim.ts). */
   dynamodb: DynamoDBClient;
+  /** Alarms carried over to the new group (lambdas/migration/alarms.ts). */
+  cloudwatch: CloudWatchClient;
 }

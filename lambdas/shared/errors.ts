@@ -37,6 +37,8 @@ export const SnapshotQuotaError = define('SnapshotQuotaError', true);
 export const MigrationInProgressError = define('MigrationInProgressError', true);
 export const AuthTokenError = define('AuthTokenError', true);
 export const TransitEncryptionPolicyError = define('TransitEncryptionPolicyError', true);
+/** The source leaves too little memory for a backup and the input asks to refuse that. */
+export const BackupHeadroomError = define('BackupHeadroomError', true);
 
 // ---- Failures during the migration: the workflow rolls back.
 export const SnapshotFailedError = define('SnapshotFailedError', false);
@@ -54,6 +56,8 @@ export const SourceDeletionFailedError = define('SourceDeletionFailedError', fal
 export const FreezeBudgetExceededError = define('FreezeBudgetExceededError', false);
 /** CLIENT PAUSE WRITE was refused or did not hold writes: the cutover cannot freeze them. */
 export const WriteFreezeError = define('WriteFreezeError', false);
+/** An alarm the migration would create exists already and is not this migration's. */
+export const AlarmNameTakenError = define('AlarmNameTakenError', false);
 
 // ---- Rollback could not finish: resources are left behind and named in the message.
 export const RollbackFailedError = define('RollbackFailedError', false);
@@ -87,6 +91,8 @@ export const MIGRATION_ERROR_NAMES = [
   SourceDeletionFailedError,
   FreezeBudgetExceededError,
   WriteFreezeError,
+  BackupHeadroomError,
+  AlarmNameTakenError,
   RollbackFailedError,
 ].map((cls) => cls.name);
 

@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { env } from './env.js';
 
 /**
  * The one logger of the workflow. Level from POWERTOOLS_LOG_LEVEL; service name from
@@ -7,7 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
  * restore step, between Secrets Manager and the CreateReplicationGroup call.
  */
 export const logger = new Logger({
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'elasticache-at-rest-migrator',
+  serviceName: env.serviceName ?? 'elasticache-at-rest-migrator',
 });
 
 export function withMigrationKeys(keys: { migrationId?: string; sourceReplicationGroupId?: string }): void {

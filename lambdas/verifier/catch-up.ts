@@ -1,9 +1,9 @@
 /**
  * The catch-up: the verifier's walk (walk.ts), with a repair where the check has its re-checks and
- * report: the keys that differ between source and target are copied, source → target. Keys are read at copy time
- * (DUMP and absolute expiry in one script), so an older copy never overwrites a newer write of
- * the source; the target takes them with RESTORE … REPLACE ABSTTL, or DEL where the source no
- * longer has them. All databases, cluster mode shard by shard, TLS and AUTH: whatever the
+ * report: the keys that differ between source and target are copied, source → target. Keys are
+ * read at copy time (DUMP and absolute expiry in one script), so an older copy never overwrites a
+ * newer write of the source; the target takes them with RESTORE … REPLACE ABSTTL, or DEL where
+ * the source no longer has them. All databases, cluster mode shard by shard, TLS and AUTH: whatever the
  * verifier walks. Resumable across invocations with the verifier's cursor.
  *
  * `checkCopies` observes every copied key again on both sides after the copy and counts those

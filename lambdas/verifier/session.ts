@@ -146,13 +146,6 @@ function describeIssues(error: ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
 }
 
-/** The connections of a call: the walk's, and the re-checks' when asked for. */
-export interface SessionEndpoints extends WalkEndpoints {
-  /** Connections of the re-check rounds (they run alongside both passes). */
-  readonly recheckSource?: Endpoint;
-  readonly recheckTarget?: Endpoint;
-}
-
 export interface Session {
   readonly mode: VerifierMode;
   readonly policy: VerifierPolicy;
@@ -160,7 +153,10 @@ export interface Session {
   /** Where the previous call stopped. */
   readonly from: WalkPositions | undefined;
   readonly report: VerifierReport;
-  readonly endpoints: SessionEndpoints;
+  /** The walk's connections. */
+  readonly endpoints: WalkEndpoints;
+  /** The re-check rounds' connections (they run alongside both passes), when asked for. */
+  readonly recheck: { readonly source: Endpoint; readonly target: Endpoint } | undefined;
   readonly comparison: ComparisonOptions;
   /** Whether the walk must stop (the time budget less the re-checks' reserve is spent). */
   readonly outOfTime: () => boolean;
@@ -175,6 +171,16 @@ export interface Session {
  * re-checks), two without. The first of each side probes the engine (PEXPIRETIME, scripts); the
  * others take what it found.
  */
+export async function openSession(
+  input: VerifierInput,
+  dependencies: VerifierDependencies,
+  options: { readonly rechecks: true },
+): Promise<Session & { readonly recheck: NonNullable<Session['recheck']> }>;
+export async function openSession(
+  input: VerifierInput,
+  dependencies: VerifierDependencies,
+  options: { readonly rechecks: false },
+): Promise<Session>;
 export async function openSession(
   input: VerifierInput,
   dependencies: VerifierDependencies,
@@ -257,13 +263,8 @@ export async function openSession(
     tuning,
     from: cursor,
     report,
-    endpoints: {
-      source,
-      target,
-      reverseSource,
-      reverseTarget,
-      ...(recheckSource && recheckTarget ? { recheckSource, recheckTarget } : {}),
-    },
+    endpoints: { source, target, reverseSource, reverseTarget },
+    recheck: recheckSource && recheckTarget ? { source: recheckSource, target: recheckTarget } : undefined,
     comparison,
     outOfTime: () => now() >= deadline,
     finish(positions) {

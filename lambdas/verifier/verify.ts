@@ -37,7 +37,6 @@
  * report.ts, the input and connections in session.ts. This module joins them; the catch-up
  * (catch-up.ts) joins the same walk to a repair instead.
  */
-import type { Endpoint } from './connection.js';
 import { Rechecks } from './rechecks.js';
 import { openSession, type VerifierDependencies } from './session.js';
 import type { VerifierInput, VerifierResult } from './types.js';
@@ -56,12 +55,7 @@ export async function verify(
   const session = await openSession(input, dependencies, { rechecks: true });
   try {
     const { endpoints, tuning, report, comparison } = session;
-    const rechecks = new Rechecks(
-      { source: endpoints.recheckSource as Endpoint, target: endpoints.recheckTarget as Endpoint },
-      tuning,
-      report,
-      comparison,
-    );
+    const rechecks = new Rechecks(session.recheck, tuning, report, comparison);
     let rechecksFailed = false;
     const rounds = rechecks.run();
     // Awaited below; a failure stops the passes at once rather than when they are over.

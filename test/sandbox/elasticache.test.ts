@@ -6,8 +6,10 @@ import {
   DeleteReplicationGroupCommand,
   DeleteSnapshotCommand,
   DescribeCacheClustersCommand,
+  DescribeCacheSubnetGroupsCommand,
   DescribeReplicationGroupsCommand,
   DescribeSnapshotsCommand,
+  DescribeUserGroupsCommand,
   ElastiCacheClient,
   ListTagsForResourceCommand,
   ModifyReplicationGroupCommand,
@@ -16,7 +18,7 @@ import {
   paginateDescribeSnapshots,
   RemoveTagsFromResourceCommand,
 } from '@aws-sdk/client-elasticache';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FixtureInput, type Sandbox, startSandbox } from '../../sandbox/index.js';
 import { failure, orGone, pollUntil, sdkConfig, statusTrail } from './sdk-support.js';
 
@@ -31,6 +33,8 @@ const fixture: FixtureInput = {
   timeScale: 0.002,
   kms: { keys: [{ id: KEY_ID, aliases: ['alias/cache'] }] },
   elasticache: {
+    subnetGroups: ['default', 'private-a', 'private-b'],
+    userGroups: ['orders-users'],
     parameterGroups: [
       { name: 'orders-params', family: 'redis7', parameters: { 'maxmemory-policy': 'allkeys-lru' } },
     ],
@@ -102,6 +106,10 @@ const snapshotStatus = (name: string) =>
   orGone(
     describeSnapshot(name).then((s) => s.SnapshotStatus),
     'SnapshotNotFoundFault',
+  );
+const groupIds = async () =>
+  ((await ec.send(new DescribeReplicationGroupsCommand({}))).ReplicationGroups ?? []).map(
+    (g) => g.ReplicationGroupId,
   );
 const tagsOf = async (arn: string) =>
   (await ec.send(new ListTagsForResourceCommand({ ResourceName: arn }))).TagList;
@@ -500,13 +508,90 @@ describe('CreateSnapshot, DescribeSnapshots and DeleteSnapshot', () => {
   });
 });
 
+describe('subnet groups and user groups', () => {
+  it('describes the subnet and user groups that exist; a missing one is CacheSubnetGroupNotFoundFault / UserGroupNotFound (404)', async () => {
+    const subnet = await ec.send(new DescribeCacheSubnetGroupsCommand({ CacheSubnetGroupName: 'private-a' }));
+    expect(subnet.CacheSubnetGroups?.map((g) => g.CacheSubnetGroupName)).toEqual(['private-a']);
+    expect(
+      await failure(ec.send(new DescribeCacheSubnetGroupsCommand({ CacheSubnetGroupName: 'gone' }))),
+    ).toEqual({
+      name: 'CacheSubnetGroupNotFoundFault',
+      status: 400,
+    });
+    const users = await ec.send(new DescribeUserGroupsCommand({ UserGroupId: 'orders-users' }));
+    expect(users.UserGroups?.map((g) => [g.UserGroupId, g.Status])).toEqual([['orders-users', 'active']]);
+    expect(await failure(ec.send(new DescribeUserGroupsCommand({ UserGroupId: 'gone' })))).toEqual({
+      name: 'UserGroupNotFoundFault',
+      status: 404,
+    });
+  });
+
+  it('creates a group in a subnet group and with user groups that exist, and refuses missing ones', async () => {
+    const create = (id: string, extra: Record<string, unknown>) =>
+      ec.send(
+        new CreateReplicationGroupCommand({
+          ReplicationGroupId: id,
+          ReplicationGroupDescription: 'network',
+          Engine: 'redis',
+          CacheNodeType: 'cache.t4g.micro',
+          NumCacheClusters: 1,
+          TransitEncryptionEnabled: true,
+          ...extra,
+        }),
+      );
+    expect(await failure(create('net-subnet', { CacheSubnetGroupName: 'gone' }))).toMatchObject({
+      name: 'CacheSubnetGroupNotFoundFault',
+    });
+    expect(
+      await failure(create('net-users', { CacheSubnetGroupName: 'private-a', UserGroupIds: ['gone'] })),
+    ).toMatchObject({
+      name: 'UserGroupNotFoundFault',
+    });
+    expect(await groupIds()).not.toContain('net-subnet');
+    const made = await create('net-ok', {
+      CacheSubnetGroupName: 'private-a',
+      UserGroupIds: ['orders-users'],
+    });
+    expect(made.ReplicationGroup?.UserGroupIds).toEqual(['orders-users']);
+    await pollUntil(
+      () => groupStatus('net-ok'),
+      (status) => status === 'available',
+    );
+    expect(
+      await failure(
+        ec.send(
+          new ModifyReplicationGroupCommand({
+            ReplicationGroupId: 'net-ok',
+            UserGroupIdsToAdd: ['gone'],
+            ApplyImmediately: true,
+          }),
+        ),
+      ),
+    ).toMatchObject({ name: 'UserGroupNotFoundFault' });
+    await ec.send(new DeleteReplicationGroupCommand({ ReplicationGroupId: 'net-ok' }));
+  });
+});
+
 describe('tags', () => {
-  it('lists, adds, overwrites and removes the tags of a group', async () => {
+  // A test that pauses simulated time never leaves it paused for the next one.
+  afterEach(() => sandbox.clock.resume());
+
+  it('lists, adds, overwrites and removes the tags of an available group, which passes through modifying after each change', async () => {
     const arn = groupArn('orders');
+    // Simulated time is paused across each change, so its short `modifying` is seen for sure.
+    const passesThroughModifying = async () => {
+      expect(await groupStatus('orders')).toBe('modifying');
+      sandbox.clock.resume();
+      await pollUntil(
+        () => groupStatus('orders'),
+        (status) => status === 'available',
+      );
+    };
     expect(await tagsOf(arn)).toEqual([
       { Key: 'team', Value: 'orders' },
       { Key: 'env', Value: 'prod' },
     ]);
+    sandbox.clock.pause();
     const added = await ec.send(
       new AddTagsToResourceCommand({
         ResourceName: arn,
@@ -521,6 +606,8 @@ describe('tags', () => {
       { Key: 'env', Value: 'staging' },
       { Key: 'owner', Value: 'platform' },
     ]);
+    await passesThroughModifying();
+    sandbox.clock.pause();
     const removed = await ec.send(
       new RemoveTagsFromResourceCommand({ ResourceName: arn, TagKeys: ['owner'] }),
     );
@@ -528,7 +615,53 @@ describe('tags', () => {
       { Key: 'team', Value: 'orders' },
       { Key: 'env', Value: 'staging' },
     ]);
+    await passesThroughModifying();
     expect(await tagsOf(arn)).toEqual(removed.TagList);
+  });
+
+  it('refuses to list, add or remove the tags of a group that is not available (modifying after a tag change, snapshotting)', async () => {
+    const arn = groupArn('orders');
+    const memberArn = `arn:aws:elasticache:us-east-1:${ACCOUNT}:cluster:orders-001`;
+    // Simulated time stands still while the states are probed (no race with the short `modifying`).
+    sandbox.clock.pause();
+    await ec.send(new AddTagsToResourceCommand({ ResourceName: arn, Tags: [{ Key: 'step', Value: '1' }] }));
+    const refused = { name: 'InvalidReplicationGroupStateFault', status: 400 };
+    expect(await failure(ec.send(new ListTagsForResourceCommand({ ResourceName: arn })))).toEqual(refused);
+    expect(await failure(ec.send(new ListTagsForResourceCommand({ ResourceName: memberArn })))).toEqual(
+      refused,
+    );
+    expect(
+      await failure(
+        ec.send(new AddTagsToResourceCommand({ ResourceName: arn, Tags: [{ Key: 'step', Value: '2' }] })),
+      ),
+    ).toEqual(refused);
+    expect(
+      await failure(ec.send(new RemoveTagsFromResourceCommand({ ResourceName: arn, TagKeys: ['step'] }))),
+    ).toEqual(refused);
+    sandbox.clock.resume();
+    await pollUntil(
+      () => groupStatus('orders'),
+      (s) => s === 'available',
+    );
+    // The daily backup window: snapshotting refuses tag reads and changes alike.
+    sandbox.clock.pause();
+    sandbox.elasticache.beginAutomaticBackup('orders');
+    expect(await groupStatus('orders')).toBe('snapshotting');
+    expect(await failure(ec.send(new ListTagsForResourceCommand({ ResourceName: arn })))).toEqual(refused);
+    expect(
+      await failure(ec.send(new RemoveTagsFromResourceCommand({ ResourceName: arn, TagKeys: ['step'] }))),
+    ).toEqual(refused);
+    sandbox.clock.resume();
+    await pollUntil(
+      () => groupStatus('orders'),
+      (s) => s === 'available',
+    );
+    expect(await tagsOf(arn)).toContainEqual({ Key: 'step', Value: '1' });
+    await ec.send(new RemoveTagsFromResourceCommand({ ResourceName: arn, TagKeys: ['step'] }));
+    await pollUntil(
+      () => groupStatus('orders'),
+      (s) => s === 'available',
+    );
   });
 
   it('tags snapshots, starting with the tags given to CreateSnapshot', async () => {

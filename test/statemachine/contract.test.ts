@@ -9,7 +9,7 @@ import {
   TRANSIENT_AWS_ERROR_NAMES,
 } from '../../lambdas/shared/errors.js';
 import { VERIFIER_ERROR_NAMES } from '../../lambdas/verifier/errors.js';
-import { FUNCTIONS } from '../../sandbox/workflow.js';
+import { functionSubstitutions } from '../../statemachine/manifest.js';
 
 const dir = fileURLToPath(new URL('../../statemachine/', import.meta.url));
 const definitions = readdirSync(dir)
@@ -62,6 +62,7 @@ const TASK_VERBS = [
   'RollBack',
   'Run',
   'Send',
+  'Set',
   'Start',
   'Summarize',
   'SyncBack',
@@ -104,7 +105,7 @@ describe.each(definitions)('$file', ({ asl }) => {
   });
 
   it('binds every task to a function of the deployment', () => {
-    const substitutions = new Set(Object.keys(FUNCTIONS).map((k) => `\${${k}}`));
+    const substitutions = new Set(Object.keys(functionSubstitutions(() => true)).map((k) => `\${${k}}`));
     for (const state of Object.values(asl.States).filter((s) => s.Type === 'Task')) {
       expect(substitutions).toContain(state.Parameters?.FunctionName);
     }
@@ -140,8 +141,8 @@ describe.each(definitions)('$file', ({ asl }) => {
     const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
     const choices = Object.entries(asl.States).filter(([, s]) => s.Type === 'Choice');
     expect(tasks.length + choices.length).toBeGreaterThan(0);
-    // A new verb is fine: add it here. A noun (`Snapshot`, `Finish`) or a noun+verb
-    // (`SnapshotStart`) is what this catches.
+    // A new verb is fine: add it here. A noun (`Snapshot`, `Summary`) or a noun+verb
+    // (`SnapshotBegin`) is what this catches.
     const verb = new RegExp(`^(${TASK_VERBS.join('|')})[A-Z]`);
     expect(tasks.map(([name]) => name).filter((name) => !verb.test(name))).toEqual([]);
     const question = /^(Is|Are|Has|Have|Does|Do|Did|Should|Need|Can)[A-Z]/;
@@ -195,5 +196,26 @@ describe('the errors module', () => {
       (name) => !runbook.includes(`## ${name}`),
     );
     expect(missing).toEqual([]);
+  });
+});
+
+describe("the README's map of the migration workflow", () => {
+  const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+  const diagram = readme.slice(0, readme.indexOf('What it guarantees'));
+  const stepMap = readme.slice(readme.indexOf('## Step map'), readme.indexOf('## Execution input'));
+  const migration = definitions.find((d) => d.file === 'migrate-replication-group.asl.json')!.asl;
+
+  it('names every state in the step map, so a reader finds each state the console shows', () => {
+    expect(stepMap.length).toBeGreaterThan(0);
+    const missing = Object.keys(migration.States).filter((name) => !stepMap.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
+
+  it('draws every task that does work in the diagram, polls and reports aside', () => {
+    const polls = /^(Check|Report)[A-Z]/;
+    const tasks = Object.entries(migration.States)
+      .filter(([name, s]) => s.Type === 'Task' && !polls.test(name))
+      .map(([name]) => name);
+    expect(tasks.filter((name) => !new RegExp(`\\b${name}\\b`).test(diagram))).toEqual([]);
   });
 });

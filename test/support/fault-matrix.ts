@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { DescribeReplicationGroupsCommand, ListTagsForResourceCommand } from '@aws-sdk/client-elasticache';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { expect } from 'vitest';
 import { intermediateSnapshotName, shortIdOf } from '../../lambdas/migration/naming.js';
 import type { FaultSpec } from '../../sandbox/index.js';
 import type { ApprovalDecision, LambdaHandler } from '../../sandbox/stepfunctions.js';
-import { FUNCTIONS, localFunctionArn } from '../../sandbox/workflow.js';
+import { localFunctionArn, MIGRATION_DEFINITION_FILE } from '../../sandbox/workflow.js';
+import { FUNCTIONS } from '../../statemachine/manifest.js';
 import { fleet, startWorkflowBed, type WorkflowBed, ZONE_ID } from './workflow.js';
 
 /**
@@ -13,9 +15,9 @@ import { fleet, startWorkflowBed, type WorkflowBed, ZONE_ID } from './workflow.j
  * `fault-matrix*.test.ts` files run them (in parallel, one sandbox per file) and
  * `fault-matrix.test.ts` checks that every operation the workflow calls is covered.
  *
- * Faults are armed when a step starts (`at`, e.g. `cutover:flip`: right before the first
- * invocation of the cutover function with action `flip`), so `skip` counts calls from that
- * moment and rows do not depend on how many polls a wait took.
+ * Faults are armed when a task state starts (`at`, e.g. `FlipRecords`: right before the first
+ * invocation of its function and action, the cutover function's `flip`), so `skip` counts calls
+ * from that moment and rows do not depend on how many polls a wait took.
  */
 
 export const SOURCE = 'orders';
@@ -108,26 +110,64 @@ export function throttled(operation: WorkflowOperation, options: ApiErrorOptions
   };
 }
 
-/** A step of the workflow: the function's name in `FUNCTIONS`, and the action where it has one. */
-export type StepKey =
-  | 'preflight'
-  | 'snapshot:start'
-  | 'snapshot:check'
-  | 'restore:start'
-  | 'restore:check'
-  | 'verify-target:verify'
-  | 'cutover:prepare'
-  | 'cutover:check-change'
-  | 'cutover:flip'
-  | 'cutover:confirm'
-  | 'decommission:start'
-  | 'decommission:check'
-  | 'decommission:finish'
-  | 'rollback:step';
+/**
+ * The task states a fault can be armed at, by the name the console shows. Each one's function
+ * and action belong to no other state, so its first invocation is its own.
+ */
+export type ArmingState =
+  | 'RunPreflight'
+  | 'CreateSnapshot'
+  | 'CheckSnapshot'
+  | 'RestoreEncryptedGroup'
+  | 'CheckEncryptedGroup'
+  | 'VerifyEncryptedGroup'
+  | 'LowerTtl'
+  | 'FlipRecords'
+  | 'ConfirmFlip'
+  | 'DeleteSource'
+  | 'CheckSourceDeletion'
+  | 'CleanUpAndSummarize'
+  | 'RollBackChanges';
+
+/** `handler` or `handler:action`: what the runner sees of an invocation. */
+const invocationKey = (handler: string, action: unknown) =>
+  typeof action === 'string' && handler !== 'preflight' ? `${handler}:${action}` : handler;
+
+/**
+ * The invocation key of each task state of the definition. Throws for a state whose function and
+ * action another state shares (the polls of the two Route 53 changes, the approval gates): a
+ * fault armed there would fire at whichever of them runs first.
+ */
+const invocations = new Map<ArmingState, string>();
+function invocationOf(state: ArmingState): string {
+  const known = invocations.get(state);
+  if (known !== undefined) return known;
+  const asl = JSON.parse(readFileSync(MIGRATION_DEFINITION_FILE, 'utf8')) as {
+    States: Record<
+      string,
+      { Type: string; Parameters?: { FunctionName?: string; Payload?: { action?: string } } }
+    >;
+  };
+  const handlerOf = new Map(Object.values(FUNCTIONS).map((f) => [`\${${f.substitution}}`, f.handler]));
+  const keys = new Map<string, string[]>();
+  let mine: string | undefined;
+  for (const [name, s] of Object.entries(asl.States)) {
+    const handler = s.Type === 'Task' ? handlerOf.get(s.Parameters?.FunctionName ?? '') : undefined;
+    if (handler === undefined) continue;
+    const key = invocationKey(handler, s.Parameters?.Payload?.action);
+    keys.set(key, [...(keys.get(key) ?? []), name]);
+    if (name === state) mine = key;
+  }
+  if (mine === undefined) throw new Error(`No task state '${state}' in the migration definition.`);
+  const sharing = keys.get(mine) ?? [];
+  if (sharing.length > 1) throw new Error(`'${state}' shares its invocation with ${sharing.join(', ')}.`);
+  invocations.set(state, mine);
+  return mine;
+}
 
 export interface Arming {
-  /** Right before the first invocation of this step. */
-  at: StepKey;
+  /** Right before the first invocation of this task state. */
+  at: ArmingState;
   /** Removes every fault first (the service recovered). */
   clear?: boolean;
   faults?: FaultSpec[];
@@ -244,10 +284,15 @@ export async function readWorld(bed: WorkflowBed): Promise<World> {
       primary: group.NodeGroups?.[0]?.PrimaryEndpoint?.Address,
       reader: group.NodeGroups?.[0]?.ReaderEndpoint?.Address,
     };
-    // Tags can be listed on available groups only (InvalidReplicationGroupState otherwise).
-    if (group.Status !== 'available' && group.Status !== 'snapshotting') continue;
-    const out = await bed.elasticache.send(new ListTagsForResourceCommand({ ResourceName: group.ARN }));
-    tags[id] = Object.fromEntries((out.TagList ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+    // Tags can be listed on available groups only (InvalidReplicationGroupState otherwise): in
+    // other states (a tag change's `modifying`, a backup's `snapshotting`) the sandbox's record.
+    if (group.Status === 'available') {
+      const out = await bed.elasticache.send(new ListTagsForResourceCommand({ ResourceName: group.ARN }));
+      tags[id] = Object.fromEntries((out.TagList ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+    } else {
+      const stored = bed.sandbox.elasticache.groups.get(id)?.tags;
+      if (stored) tags[id] = Object.fromEntries(stored);
+    }
   }
   const records: World['records'] = {};
   const out = await bed.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: ZONE_ID }));
@@ -257,7 +302,10 @@ export async function readWorld(bed: WorkflowBed): Promise<World> {
       values: (r.ResourceRecords ?? []).map((v) => v.Value ?? ''),
     };
   }
-  return { groups, endpoints, snapshots: await bed.snapshotNames(), records, tags };
+  // Automatic backups (`automatic.<group>-<date>`, the daily window) are the account's, not the
+  // migration's: the world is what the migration made.
+  const snapshots = (await bed.snapshotNames()).filter((name) => !name.startsWith('automatic.'));
+  return { groups, endpoints, snapshots, records, tags };
 }
 
 /** The primary and reader endpoints of a group, in the order of MOVED_RECORDS. */
@@ -313,13 +361,13 @@ export async function runFaultPoint(bed: WorkflowBed, row: FaultPoint): Promise<
   const pending = [...row.arm];
   const completed = new Set<string>();
   const functions: Record<string, LambdaHandler> = {};
-  for (const name of Object.values(FUNCTIONS)) {
+  for (const { handler: name } of Object.values(FUNCTIONS)) {
     const arn = localFunctionArn(name);
     const real = bed.handlers[arn];
     if (!real) continue;
     functions[arn] = async (event: { action?: string }) => {
-      const key = event?.action && name !== 'preflight' ? `${name}:${event.action}` : name;
-      for (const arming of pending.filter((a) => a.at === key)) {
+      const key = invocationKey(name, event?.action);
+      for (const arming of pending.filter((a) => invocationOf(a.at) === key)) {
         pending.splice(pending.indexOf(arming), 1);
         if (arming.clear) bed.sandbox.faults.clear();
         if (arming.faults) bed.sandbox.injectFaults(...arming.faults);

@@ -49,7 +49,7 @@ export const preflightRows: Rows = [
     fails: ['DescribeReplicationGroups'],
     arm: [
       {
-        at: 'preflight',
+        at: 'RunPreflight',
         faults: [denied('DescribeReplicationGroups', { when: { ReplicationGroupId: SOURCE } })],
       },
     ],
@@ -60,7 +60,7 @@ export const preflightRows: Rows = [
     fails: ['DescribeReplicationGroups'],
     arm: [
       {
-        at: 'preflight',
+        at: 'RunPreflight',
         faults: [denied('DescribeReplicationGroups', { when: { ReplicationGroupId: TARGET } })],
       },
     ],
@@ -69,44 +69,44 @@ export const preflightRows: Rows = [
   {
     name: 'DescribeCacheClusters fails reading a source member at preflight',
     fails: ['DescribeCacheClusters'],
-    arm: [{ at: 'preflight', faults: [denied('DescribeCacheClusters')] }],
+    arm: [{ at: 'RunPreflight', faults: [denied('DescribeCacheClusters')] }],
     expect: refused('AccessDenied'),
   },
   {
     name: "ListTagsForResource fails reading the source's tags at preflight",
     fails: ['ListTagsForResource'],
-    arm: [{ at: 'preflight', faults: [denied('ListTagsForResource')] }],
+    arm: [{ at: 'RunPreflight', faults: [denied('ListTagsForResource')] }],
     expect: refused('AccessDenied'),
   },
   {
     name: 'DescribeKey fails at preflight',
     fails: ['DescribeKey'],
-    arm: [{ at: 'preflight', faults: [denied('DescribeKey')] }],
+    arm: [{ at: 'RunPreflight', faults: [denied('DescribeKey')] }],
     expect: refused('AccessDeniedException'),
   },
   {
     name: 'GetHostedZone fails at preflight',
     fails: ['GetHostedZone'],
-    arm: [{ at: 'preflight', faults: [denied('GetHostedZone')] }],
+    arm: [{ at: 'RunPreflight', faults: [denied('GetHostedZone')] }],
     expect: refused('AccessDenied'),
   },
   {
     name: 'ListResourceRecordSets fails reading the second record at preflight',
     fails: ['ListResourceRecordSets'],
-    arm: [{ at: 'preflight', faults: [denied('ListResourceRecordSets', { skip: 1 })] }],
+    arm: [{ at: 'RunPreflight', faults: [denied('ListResourceRecordSets', { skip: 1 })] }],
     expect: refused('AccessDenied'),
   },
   {
     name: 'DescribeSnapshots fails counting recent backups at preflight',
     fails: ['DescribeSnapshots'],
-    arm: [{ at: 'preflight', faults: [denied('DescribeSnapshots')] }],
+    arm: [{ at: 'RunPreflight', faults: [denied('DescribeSnapshots')] }],
     expect: refused('AccessDenied'),
   },
   {
     name: 'GetSecretValue is denied reading the AUTH token at preflight',
     fails: ['GetSecretValue'],
     auth: true,
-    arm: [{ at: 'preflight', faults: [denied('GetSecretValue')] }],
+    arm: [{ at: 'RunPreflight', faults: [denied('GetSecretValue')] }],
     expect: refused('AuthTokenError'),
   },
 ];
@@ -116,19 +116,19 @@ export const beforeFlipRows: Rows = [
   {
     name: 'AddTagsToResource fails claiming the source',
     fails: ['AddTagsToResource'],
-    arm: [{ at: 'snapshot:start', faults: [denied('AddTagsToResource')] }],
+    arm: [{ at: 'CreateSnapshot', faults: [denied('AddTagsToResource')] }],
     expect: rolledBack('AccessDenied'),
   },
   {
     name: 'DescribeSnapshots fails once looking for an earlier snapshot',
     fails: ['DescribeSnapshots'],
-    arm: [{ at: 'snapshot:start', faults: [denied('DescribeSnapshots', { times: 1 })] }],
+    arm: [{ at: 'CreateSnapshot', faults: [denied('DescribeSnapshots', { times: 1 })] }],
     expect: rolledBack('AccessDenied'),
   },
   {
     name: 'DescribeSnapshots keeps failing from the snapshot step on, through the rollback',
     fails: ['DescribeSnapshots'],
-    arm: [{ at: 'snapshot:start', faults: [denied('DescribeSnapshots')] }],
+    arm: [{ at: 'CreateSnapshot', faults: [denied('DescribeSnapshots')] }],
     expect: {
       end: 'rollback-failed',
       error: 'RollbackFailedError',
@@ -139,14 +139,14 @@ export const beforeFlipRows: Rows = [
   {
     name: 'CreateSnapshot is denied',
     fails: ['CreateSnapshot'],
-    arm: [{ at: 'snapshot:start', faults: [denied('CreateSnapshot')] }],
+    arm: [{ at: 'CreateSnapshot', faults: [denied('CreateSnapshot')] }],
     expect: rolledBack('AccessDenied'),
   },
   {
     name: 'CreateSnapshot hits the snapshot quota',
     arm: [
       {
-        at: 'snapshot:start',
+        at: 'CreateSnapshot',
         faults: [
           {
             type: 'api-error',
@@ -162,43 +162,43 @@ export const beforeFlipRows: Rows = [
   {
     name: 'DescribeSnapshots fails once polling the snapshot',
     fails: ['DescribeSnapshots'],
-    arm: [{ at: 'snapshot:check', faults: [denied('DescribeSnapshots', { times: 1 })] }],
+    arm: [{ at: 'CheckSnapshot', faults: [denied('DescribeSnapshots', { times: 1 })] }],
     expect: rolledBack('AccessDenied'),
   },
   {
     name: 'the snapshot ends failed',
-    arm: [{ at: 'preflight', faults: [{ type: 'snapshot', outcome: 'failed' }] }],
+    arm: [{ at: 'RunPreflight', faults: [{ type: 'snapshot', outcome: 'failed' }] }],
     expect: rolledBack('SnapshotFailedError'),
   },
   {
     name: 'the snapshot disappears while it is created',
-    arm: [{ at: 'preflight', faults: [{ type: 'snapshot', outcome: 'disappears' }] }],
+    arm: [{ at: 'RunPreflight', faults: [{ type: 'snapshot', outcome: 'disappears' }] }],
     expect: rolledBack('SnapshotFailedError'),
   },
   {
     name: 'DescribeReplicationGroups fails once looking for the target before the restore',
     fails: ['DescribeReplicationGroups'],
-    arm: [{ at: 'restore:start', faults: [denied('DescribeReplicationGroups', { times: 1 })] }],
+    arm: [{ at: 'RestoreEncryptedGroup', faults: [denied('DescribeReplicationGroups', { times: 1 })] }],
     expect: rolledBack('AccessDenied'),
   },
   {
     name: 'GetSecretValue is denied reading the AUTH token for the restore',
     fails: ['GetSecretValue'],
     auth: true,
-    arm: [{ at: 'restore:start', faults: [denied('GetSecretValue')] }],
+    arm: [{ at: 'RestoreEncryptedGroup', faults: [denied('GetSecretValue')] }],
     expect: rolledBack('AuthTokenError'),
   },
   {
     name: 'CreateReplicationGroup is denied',
     fails: ['CreateReplicationGroup'],
-    arm: [{ at: 'restore:start', faults: [denied('CreateReplicationGroup')] }],
+    arm: [{ at: 'RestoreEncryptedGroup', faults: [denied('CreateReplicationGroup')] }],
     expect: rolledBack('AccessDenied'),
   },
   {
     name: 'CreateReplicationGroup finds no capacity',
     arm: [
       {
-        at: 'restore:start',
+        at: 'RestoreEncryptedGroup',
         faults: [
           {
             type: 'api-error',
@@ -214,7 +214,7 @@ export const beforeFlipRows: Rows = [
   {
     name: 'the snapshot never finishes',
     input: SHORT_TIMEOUTS,
-    arm: [{ at: 'preflight', faults: [{ type: 'snapshot', outcome: 'stuck' }] }],
+    arm: [{ at: 'RunPreflight', faults: [{ type: 'snapshot', outcome: 'stuck' }] }],
     // A snapshot being created cannot be deleted: the rollback reports it (and the source stays
     // `snapshotting` in the sandbox, where a stuck snapshot never ends).
     expect: {
@@ -229,7 +229,7 @@ export const beforeFlipRows: Rows = [
     input: SHORT_TIMEOUTS,
     arm: [
       {
-        at: 'preflight',
+        at: 'RunPreflight',
         faults: [{ type: 'replication-group', id: TARGET, phase: 'create', outcome: 'stuck' }],
       },
     ],
@@ -240,7 +240,7 @@ export const beforeFlipRows: Rows = [
     name: 'the new group ends create-failed',
     arm: [
       {
-        at: 'preflight',
+        at: 'RunPreflight',
         faults: [{ type: 'replication-group', id: TARGET, phase: 'create', outcome: 'create-failed' }],
       },
     ],
@@ -249,13 +249,13 @@ export const beforeFlipRows: Rows = [
   {
     name: 'DescribeReplicationGroups fails once polling the new group',
     fails: ['DescribeReplicationGroups'],
-    arm: [{ at: 'restore:check', faults: [denied('DescribeReplicationGroups', { times: 1 })] }],
+    arm: [{ at: 'CheckEncryptedGroup', faults: [denied('DescribeReplicationGroups', { times: 1 })] }],
     expect: rolledBack('AccessDenied'),
   },
   {
     name: 'DescribeReplicationGroups keeps failing from the restore poll on, through the rollback',
     fails: ['DescribeReplicationGroups'],
-    arm: [{ at: 'restore:check', faults: [denied('DescribeReplicationGroups')] }],
+    arm: [{ at: 'CheckEncryptedGroup', faults: [denied('DescribeReplicationGroups')] }],
     expect: { end: 'rollback-failed', error: 'RollbackFailedError', flipped: false, unreadable: ['target'] },
   },
   {
@@ -263,7 +263,7 @@ export const beforeFlipRows: Rows = [
     fails: ['ListTagsForResource'],
     arm: [
       {
-        at: 'restore:check',
+        at: 'CheckEncryptedGroup',
         faults: [denied('ListTagsForResource', { times: 1, when: { ResourceName: TARGET_ARN } })],
       },
     ],
@@ -272,13 +272,13 @@ export const beforeFlipRows: Rows = [
   {
     name: 'DescribeCacheClusters fails verifying the new group',
     fails: ['DescribeCacheClusters'],
-    arm: [{ at: 'verify-target:verify', faults: [denied('DescribeCacheClusters')] }],
+    arm: [{ at: 'VerifyEncryptedGroup', faults: [denied('DescribeCacheClusters')] }],
     expect: rolledBack('AccessDenied'),
   },
   {
     name: 'ListTagsForResource fails once verifying the new group',
     fails: ['ListTagsForResource'],
-    arm: [{ at: 'verify-target:verify', faults: [denied('ListTagsForResource', { times: 1 })] }],
+    arm: [{ at: 'VerifyEncryptedGroup', faults: [denied('ListTagsForResource', { times: 1 })] }],
     expect: rolledBack('AccessDenied'),
   },
   {
@@ -286,7 +286,7 @@ export const beforeFlipRows: Rows = [
     fails: ['ListTagsForResource'],
     arm: [
       {
-        at: 'verify-target:verify',
+        at: 'VerifyEncryptedGroup',
         faults: [denied('ListTagsForResource', { when: { ResourceName: TARGET_ARN } })],
       },
     ],
@@ -319,20 +319,20 @@ export const cutoverRows: Rows = [
   {
     name: 'ListResourceRecordSets fails once re-reading the records before the cutover',
     fails: ['ListResourceRecordSets'],
-    arm: [{ at: 'cutover:prepare', faults: [denied('ListResourceRecordSets', { times: 1 })] }],
+    arm: [{ at: 'LowerTtl', faults: [denied('ListResourceRecordSets', { times: 1 })] }],
     expect: rolledBack('AccessDenied'),
   },
   {
     name: 'ListResourceRecordSets keeps failing from the cutover on, through the rollback',
     fails: ['ListResourceRecordSets'],
-    arm: [{ at: 'cutover:prepare', faults: [denied('ListResourceRecordSets')] }],
+    arm: [{ at: 'LowerTtl', faults: [denied('ListResourceRecordSets')] }],
     expect: { end: 'rollback-failed', error: 'RollbackFailedError', flipped: false, unreadable: ['records'] },
   },
   {
     name: 'another team moves a record elsewhere before the cutover',
     arm: [
       {
-        at: 'cutover:prepare',
+        at: 'LowerTtl',
         run: (bed) => moveRecord(bed, 'orders-ro.example.internal.', 'replica.elsewhere.example.internal'),
       },
     ],
@@ -344,91 +344,91 @@ export const cutoverRows: Rows = [
   {
     name: 'ChangeResourceRecordSets fails once lowering the TTL',
     fails: ['ChangeResourceRecordSets'],
-    arm: [{ at: 'cutover:prepare', faults: [denied('ChangeResourceRecordSets', { times: 1 })] }],
+    arm: [{ at: 'LowerTtl', faults: [denied('ChangeResourceRecordSets', { times: 1 })] }],
     expect: rolledBack('AccessDenied'),
   },
   {
     name: 'ChangeResourceRecordSets keeps failing from the TTL change on, through the rollback',
     fails: ['ChangeResourceRecordSets'],
-    arm: [{ at: 'cutover:prepare', faults: [denied('ChangeResourceRecordSets')] }],
+    arm: [{ at: 'LowerTtl', faults: [denied('ChangeResourceRecordSets')] }],
     expect: { end: 'rollback-failed', error: 'RollbackFailedError', flipped: false },
   },
   {
     name: 'GetChange fails once waiting for the TTL change',
     fails: ['GetChange'],
-    arm: [{ at: 'cutover:prepare', faults: [denied('GetChange', { times: 1 })] }],
+    arm: [{ at: 'LowerTtl', faults: [denied('GetChange', { times: 1 })] }],
     expect: rolledBack('AccessDenied'),
   },
   {
     name: 'the TTL change stays PENDING past its deadline and Route 53 recovers for the rollback',
     input: SHORT_TIMEOUTS,
     arm: [
-      { at: 'cutover:prepare', faults: [{ type: 'dns-change', outcome: 'stuck-pending' }] },
-      { at: 'rollback:step', clear: true },
+      { at: 'LowerTtl', faults: [{ type: 'dns-change', outcome: 'stuck-pending' }] },
+      { at: 'RollBackChanges', clear: true },
     ],
     expect: rolledBack('WaitDeadlineExceededError'),
   },
   {
     name: 'every Route 53 change stays PENDING, the rollback included',
     input: SHORT_TIMEOUTS,
-    arm: [{ at: 'cutover:prepare', faults: [{ type: 'dns-change', outcome: 'stuck-pending' }] }],
+    arm: [{ at: 'LowerTtl', faults: [{ type: 'dns-change', outcome: 'stuck-pending' }] }],
     expect: { end: 'rollback-failed', error: 'RollbackFailedError', flipped: false },
   },
   {
     name: 'DescribeReplicationGroups fails once checking the new group before the flip',
     fails: ['DescribeReplicationGroups'],
-    arm: [{ at: 'cutover:flip', faults: [denied('DescribeReplicationGroups', { times: 1 })] }],
+    arm: [{ at: 'FlipRecords', faults: [denied('DescribeReplicationGroups', { times: 1 })] }],
     expect: rolledBack('AccessDenied'),
   },
   {
     name: 'ChangeResourceRecordSets fails once submitting the flip',
     fails: ['ChangeResourceRecordSets'],
-    arm: [{ at: 'cutover:flip', faults: [denied('ChangeResourceRecordSets', { times: 1 })] }],
+    arm: [{ at: 'FlipRecords', faults: [denied('ChangeResourceRecordSets', { times: 1 })] }],
     expect: rolledBack('AccessDenied'),
   },
   {
     name: 'ChangeResourceRecordSets keeps failing from the flip on, through the rollback',
     fails: ['ChangeResourceRecordSets'],
-    arm: [{ at: 'cutover:flip', faults: [denied('ChangeResourceRecordSets')] }],
+    arm: [{ at: 'FlipRecords', faults: [denied('ChangeResourceRecordSets')] }],
     expect: { end: 'rollback-failed', error: 'RollbackFailedError', flipped: false },
   },
   {
     name: 'GetChange fails once waiting for the flip',
     fails: ['GetChange'],
-    arm: [{ at: 'cutover:flip', faults: [denied('GetChange', { times: 1 })] }],
+    arm: [{ at: 'FlipRecords', faults: [denied('GetChange', { times: 1 })] }],
     expect: rolledBack('AccessDenied', true),
   },
   {
     name: 'GetChange keeps failing from the flip on, through the rollback',
     fails: ['GetChange'],
-    arm: [{ at: 'cutover:flip', faults: [denied('GetChange')] }],
+    arm: [{ at: 'FlipRecords', faults: [denied('GetChange')] }],
     expect: { end: 'rollback-failed', error: 'RollbackFailedError', flipped: true },
   },
   {
     name: 'the flip stays PENDING past its deadline and Route 53 recovers for the rollback',
     input: SHORT_TIMEOUTS,
     arm: [
-      { at: 'cutover:flip', faults: [{ type: 'dns-change', outcome: 'stuck-pending' }] },
-      { at: 'rollback:step', clear: true },
+      { at: 'FlipRecords', faults: [{ type: 'dns-change', outcome: 'stuck-pending' }] },
+      { at: 'RollBackChanges', clear: true },
     ],
     expect: rolledBack('WaitDeadlineExceededError', true),
   },
   {
     name: 'the flip and the rollback of the records stay PENDING',
     input: SHORT_TIMEOUTS,
-    arm: [{ at: 'cutover:flip', faults: [{ type: 'dns-change', outcome: 'stuck-pending' }] }],
+    arm: [{ at: 'FlipRecords', faults: [{ type: 'dns-change', outcome: 'stuck-pending' }] }],
     expect: { end: 'rollback-failed', error: 'RollbackFailedError', flipped: true },
   },
   {
     name: 'DescribeReplicationGroups fails once confirming the cutover',
     fails: ['DescribeReplicationGroups'],
-    arm: [{ at: 'cutover:confirm', faults: [denied('DescribeReplicationGroups', { times: 1 })] }],
+    arm: [{ at: 'ConfirmFlip', faults: [denied('DescribeReplicationGroups', { times: 1 })] }],
     expect: rolledBack('AccessDenied', true),
   },
   {
     name: 'ListResourceRecordSets fails once confirming the cutover',
     fails: ['ListResourceRecordSets'],
-    arm: [{ at: 'cutover:confirm', faults: [denied('ListResourceRecordSets', { times: 1 })] }],
+    arm: [{ at: 'ConfirmFlip', faults: [denied('ListResourceRecordSets', { times: 1 })] }],
     expect: rolledBack('AccessDenied', true),
   },
   {
@@ -449,8 +449,8 @@ export const rollbackRows: Rows = [
     name: 'DeleteReplicationGroup always fails on the target during a rollback before the flip',
     fails: ['DescribeCacheClusters', 'DeleteReplicationGroup'],
     arm: [
-      { at: 'verify-target:verify', faults: [denied('DescribeCacheClusters', { times: 1 })] },
-      { at: 'rollback:step', faults: [denied('DeleteReplicationGroup')] },
+      { at: 'VerifyEncryptedGroup', faults: [denied('DescribeCacheClusters', { times: 1 })] },
+      { at: 'RollBackChanges', faults: [denied('DeleteReplicationGroup')] },
     ],
     expect: { end: 'rollback-failed', error: 'RollbackFailedError', flipped: false },
   },
@@ -458,8 +458,8 @@ export const rollbackRows: Rows = [
     name: 'DeleteReplicationGroup always fails on the target during a rollback after the flip',
     fails: ['GetChange', 'DeleteReplicationGroup'],
     arm: [
-      { at: 'cutover:flip', faults: [denied('GetChange', { times: 1 })] },
-      { at: 'rollback:step', faults: [denied('DeleteReplicationGroup')] },
+      { at: 'FlipRecords', faults: [denied('GetChange', { times: 1 })] },
+      { at: 'RollBackChanges', faults: [denied('DeleteReplicationGroup')] },
     ],
     expect: { end: 'rollback-failed', error: 'RollbackFailedError', flipped: true },
   },
@@ -469,7 +469,7 @@ export const rollbackRows: Rows = [
     input: SHORT_TIMEOUTS,
     arm: [
       {
-        at: 'verify-target:verify',
+        at: 'VerifyEncryptedGroup',
         faults: [
           denied('DescribeCacheClusters', { times: 1 }),
           { type: 'replication-group', id: TARGET, phase: 'delete', outcome: 'stuck' },
@@ -482,8 +482,8 @@ export const rollbackRows: Rows = [
     name: 'DeleteSnapshot always fails during the rollback',
     fails: ['DescribeCacheClusters', 'DeleteSnapshot'],
     arm: [
-      { at: 'verify-target:verify', faults: [denied('DescribeCacheClusters', { times: 1 })] },
-      { at: 'rollback:step', faults: [denied('DeleteSnapshot')] },
+      { at: 'VerifyEncryptedGroup', faults: [denied('DescribeCacheClusters', { times: 1 })] },
+      { at: 'RollBackChanges', faults: [denied('DeleteSnapshot')] },
     ],
     expect: { end: 'rollback-failed', error: 'RollbackFailedError', flipped: false },
   },
@@ -491,8 +491,8 @@ export const rollbackRows: Rows = [
     name: 'RemoveTagsFromResource always fails releasing the source during the rollback',
     fails: ['DescribeCacheClusters', 'RemoveTagsFromResource'],
     arm: [
-      { at: 'verify-target:verify', faults: [denied('DescribeCacheClusters', { times: 1 })] },
-      { at: 'rollback:step', faults: [denied('RemoveTagsFromResource')] },
+      { at: 'VerifyEncryptedGroup', faults: [denied('DescribeCacheClusters', { times: 1 })] },
+      { at: 'RollBackChanges', faults: [denied('RemoveTagsFromResource')] },
     ],
     expect: { end: 'rollback-failed', error: 'RollbackFailedError', flipped: false },
   },
@@ -500,8 +500,8 @@ export const rollbackRows: Rows = [
     name: 'ChangeResourceRecordSets always fails restoring the records after the flip',
     fails: ['GetChange', 'ChangeResourceRecordSets'],
     arm: [
-      { at: 'cutover:flip', faults: [denied('GetChange', { times: 1 })] },
-      { at: 'rollback:step', faults: [denied('ChangeResourceRecordSets')] },
+      { at: 'FlipRecords', faults: [denied('GetChange', { times: 1 })] },
+      { at: 'RollBackChanges', faults: [denied('ChangeResourceRecordSets')] },
     ],
     expect: { end: 'rollback-failed', error: 'RollbackFailedError', flipped: true },
   },
@@ -509,8 +509,8 @@ export const rollbackRows: Rows = [
     name: 'GetChange always fails waiting for the restored records',
     fails: ['ListResourceRecordSets', 'GetChange'],
     arm: [
-      { at: 'cutover:confirm', faults: [denied('ListResourceRecordSets', { times: 1 })] },
-      { at: 'rollback:step', faults: [denied('GetChange')] },
+      { at: 'ConfirmFlip', faults: [denied('ListResourceRecordSets', { times: 1 })] },
+      { at: 'RollBackChanges', faults: [denied('GetChange')] },
     ],
     expect: { end: 'rollback-failed', error: 'RollbackFailedError', flipped: true },
   },
@@ -518,8 +518,8 @@ export const rollbackRows: Rows = [
     name: 'ListResourceRecordSets always fails checking the restored records',
     fails: ['GetChange', 'ListResourceRecordSets'],
     arm: [
-      { at: 'cutover:flip', faults: [denied('GetChange', { times: 1 })] },
-      { at: 'rollback:step', faults: [denied('ListResourceRecordSets')] },
+      { at: 'FlipRecords', faults: [denied('GetChange', { times: 1 })] },
+      { at: 'RollBackChanges', faults: [denied('ListResourceRecordSets')] },
     ],
     expect: {
       end: 'rollback-failed',
@@ -532,8 +532,8 @@ export const rollbackRows: Rows = [
     name: 'DescribeReplicationGroups always fails during the rollback',
     fails: ['DescribeCacheClusters', 'DescribeReplicationGroups'],
     arm: [
-      { at: 'verify-target:verify', faults: [denied('DescribeCacheClusters', { times: 1 })] },
-      { at: 'rollback:step', faults: [denied('DescribeReplicationGroups')] },
+      { at: 'VerifyEncryptedGroup', faults: [denied('DescribeCacheClusters', { times: 1 })] },
+      { at: 'RollBackChanges', faults: [denied('DescribeReplicationGroups')] },
     ],
     expect: { end: 'rollback-failed', error: 'RollbackFailedError', flipped: false, unreadable: ['target'] },
   },
@@ -541,8 +541,8 @@ export const rollbackRows: Rows = [
     name: 'DescribeSnapshots always fails during the rollback',
     fails: ['DescribeCacheClusters', 'DescribeSnapshots'],
     arm: [
-      { at: 'verify-target:verify', faults: [denied('DescribeCacheClusters', { times: 1 })] },
-      { at: 'rollback:step', faults: [denied('DescribeSnapshots')] },
+      { at: 'VerifyEncryptedGroup', faults: [denied('DescribeCacheClusters', { times: 1 })] },
+      { at: 'RollBackChanges', faults: [denied('DescribeSnapshots')] },
     ],
     expect: {
       end: 'rollback-failed',
@@ -556,8 +556,8 @@ export const rollbackRows: Rows = [
     fails: ['DescribeCacheClusters'],
     throttles: ['DeleteReplicationGroup'],
     arm: [
-      { at: 'verify-target:verify', faults: [denied('DescribeCacheClusters', { times: 1 })] },
-      { at: 'rollback:step', faults: [throttled('DeleteReplicationGroup')] },
+      { at: 'VerifyEncryptedGroup', faults: [denied('DescribeCacheClusters', { times: 1 })] },
+      { at: 'RollBackChanges', faults: [throttled('DeleteReplicationGroup')] },
     ],
     expect: rolledBack('AccessDenied'),
   },
@@ -570,7 +570,7 @@ export const afterCutoverRows: Rows = [
     fails: ['DescribeReplicationGroups'],
     arm: [
       {
-        at: 'decommission:start',
+        at: 'DeleteSource',
         faults: [denied('DescribeReplicationGroups', { when: { ReplicationGroupId: SOURCE } })],
       },
     ],
@@ -579,7 +579,7 @@ export const afterCutoverRows: Rows = [
   {
     name: 'ListResourceRecordSets fails checking the records before deleting the source',
     fails: ['ListResourceRecordSets'],
-    arm: [{ at: 'decommission:start', faults: [denied('ListResourceRecordSets')] }],
+    arm: [{ at: 'DeleteSource', faults: [denied('ListResourceRecordSets')] }],
     expect: serves('AccessDenied', false),
   },
   {
@@ -587,7 +587,7 @@ export const afterCutoverRows: Rows = [
     fails: ['ListTagsForResource'],
     arm: [
       {
-        at: 'decommission:start',
+        at: 'DeleteSource',
         faults: [denied('ListTagsForResource', { when: { ResourceName: SOURCE_ARN } })],
       },
     ],
@@ -596,25 +596,25 @@ export const afterCutoverRows: Rows = [
   {
     name: 'DescribeSnapshots fails checking the final snapshot name',
     fails: ['DescribeSnapshots'],
-    arm: [{ at: 'decommission:start', faults: [denied('DescribeSnapshots')] }],
+    arm: [{ at: 'DeleteSource', faults: [denied('DescribeSnapshots')] }],
     expect: serves('AccessDenied', false),
   },
   {
     name: 'DeleteReplicationGroup is denied deleting the source',
     fails: ['DeleteReplicationGroup'],
-    arm: [{ at: 'decommission:start', faults: [denied('DeleteReplicationGroup')] }],
+    arm: [{ at: 'DeleteSource', faults: [denied('DeleteReplicationGroup')] }],
     expect: serves('AccessDenied', false),
   },
   {
     name: 'DescribeReplicationGroups fails polling the deletion of the source',
     fails: ['DescribeReplicationGroups'],
-    arm: [{ at: 'decommission:check', faults: [denied('DescribeReplicationGroups')] }],
+    arm: [{ at: 'CheckSourceDeletion', faults: [denied('DescribeReplicationGroups')] }],
     expect: serves('AccessDenied', true),
   },
   {
     name: 'DescribeSnapshots fails polling the final snapshot',
     fails: ['DescribeSnapshots'],
-    arm: [{ at: 'decommission:check', faults: [denied('DescribeSnapshots')] }],
+    arm: [{ at: 'CheckSourceDeletion', faults: [denied('DescribeSnapshots')] }],
     expect: serves('AccessDenied', true),
   },
   {
@@ -622,7 +622,7 @@ export const afterCutoverRows: Rows = [
     input: SHORT_TIMEOUTS,
     arm: [
       {
-        at: 'decommission:start',
+        at: 'DeleteSource',
         faults: [{ type: 'replication-group', id: SOURCE, phase: 'delete', outcome: 'stuck' }],
       },
     ],
@@ -631,26 +631,26 @@ export const afterCutoverRows: Rows = [
   {
     name: 'DescribeSnapshots fails finding the intermediate snapshot at the end',
     fails: ['DescribeSnapshots'],
-    arm: [{ at: 'decommission:finish', faults: [denied('DescribeSnapshots')] }],
+    arm: [{ at: 'CleanUpAndSummarize', faults: [denied('DescribeSnapshots')] }],
     expect: { end: 'cleanup-failed', error: 'AccessDenied', flipped: true, snapshotLeft: true },
   },
   {
     name: 'DeleteSnapshot fails removing the intermediate snapshot at the end',
     fails: ['DeleteSnapshot'],
-    arm: [{ at: 'decommission:finish', faults: [denied('DeleteSnapshot')] }],
+    arm: [{ at: 'CleanUpAndSummarize', faults: [denied('DeleteSnapshot')] }],
     expect: { end: 'cleanup-failed', error: 'AccessDenied', flipped: true, snapshotLeft: true },
   },
   {
     name: 'DescribeReplicationGroups fails writing the summary',
     fails: ['DescribeReplicationGroups'],
-    arm: [{ at: 'decommission:finish', faults: [denied('DescribeReplicationGroups')] }],
+    arm: [{ at: 'CleanUpAndSummarize', faults: [denied('DescribeReplicationGroups')] }],
     expect: { end: 'cleanup-failed', error: 'AccessDenied', flipped: true },
   },
   {
     name: 'RemoveTagsFromResource fails releasing the kept source at the end',
     fails: ['RemoveTagsFromResource'],
     input: { deleteSource: false },
-    arm: [{ at: 'decommission:finish', faults: [denied('RemoveTagsFromResource')] }],
+    arm: [{ at: 'CleanUpAndSummarize', faults: [denied('RemoveTagsFromResource')] }],
     expect: { end: 'cleanup-failed', error: 'AccessDenied', flipped: true, sourceStillClaimed: true },
   },
 ];
@@ -662,99 +662,99 @@ const throttlingRows: Rows = [
   {
     name: 'a throttling storm hits DescribeReplicationGroups at preflight',
     throttles: ['DescribeReplicationGroups'],
-    arm: [{ at: 'preflight', faults: [throttled('DescribeReplicationGroups')] }],
+    arm: [{ at: 'RunPreflight', faults: [throttled('DescribeReplicationGroups')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits DescribeCacheClusters at preflight',
     throttles: ['DescribeCacheClusters'],
-    arm: [{ at: 'preflight', faults: [throttled('DescribeCacheClusters')] }],
+    arm: [{ at: 'RunPreflight', faults: [throttled('DescribeCacheClusters')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits ListTagsForResource at preflight',
     throttles: ['ListTagsForResource'],
-    arm: [{ at: 'preflight', faults: [throttled('ListTagsForResource')] }],
+    arm: [{ at: 'RunPreflight', faults: [throttled('ListTagsForResource')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits DescribeKey at preflight',
     throttles: ['DescribeKey'],
-    arm: [{ at: 'preflight', faults: [throttled('DescribeKey')] }],
+    arm: [{ at: 'RunPreflight', faults: [throttled('DescribeKey')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits GetHostedZone at preflight',
     throttles: ['GetHostedZone'],
-    arm: [{ at: 'preflight', faults: [throttled('GetHostedZone')] }],
+    arm: [{ at: 'RunPreflight', faults: [throttled('GetHostedZone')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits GetSecretValue at preflight',
     throttles: ['GetSecretValue'],
     auth: true,
-    arm: [{ at: 'preflight', faults: [throttled('GetSecretValue')] }],
+    arm: [{ at: 'RunPreflight', faults: [throttled('GetSecretValue')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits AddTagsToResource claiming the source',
     throttles: ['AddTagsToResource'],
-    arm: [{ at: 'snapshot:start', faults: [throttled('AddTagsToResource')] }],
+    arm: [{ at: 'CreateSnapshot', faults: [throttled('AddTagsToResource')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits CreateSnapshot',
     throttles: ['CreateSnapshot'],
-    arm: [{ at: 'snapshot:start', faults: [throttled('CreateSnapshot')] }],
+    arm: [{ at: 'CreateSnapshot', faults: [throttled('CreateSnapshot')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits DescribeSnapshots polling the snapshot',
     throttles: ['DescribeSnapshots'],
-    arm: [{ at: 'snapshot:check', faults: [throttled('DescribeSnapshots')] }],
+    arm: [{ at: 'CheckSnapshot', faults: [throttled('DescribeSnapshots')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits CreateReplicationGroup',
     throttles: ['CreateReplicationGroup'],
-    arm: [{ at: 'restore:start', faults: [throttled('CreateReplicationGroup')] }],
+    arm: [{ at: 'RestoreEncryptedGroup', faults: [throttled('CreateReplicationGroup')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits ListResourceRecordSets before the cutover',
     throttles: ['ListResourceRecordSets'],
-    arm: [{ at: 'cutover:prepare', faults: [throttled('ListResourceRecordSets')] }],
+    arm: [{ at: 'LowerTtl', faults: [throttled('ListResourceRecordSets')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits ChangeResourceRecordSets submitting the flip',
     throttles: ['ChangeResourceRecordSets'],
-    arm: [{ at: 'cutover:flip', faults: [throttled('ChangeResourceRecordSets')] }],
+    arm: [{ at: 'FlipRecords', faults: [throttled('ChangeResourceRecordSets')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits GetChange waiting for the flip',
     throttles: ['GetChange'],
-    arm: [{ at: 'cutover:flip', faults: [throttled('GetChange')] }],
+    arm: [{ at: 'FlipRecords', faults: [throttled('GetChange')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits DeleteReplicationGroup deleting the source',
     throttles: ['DeleteReplicationGroup'],
-    arm: [{ at: 'decommission:start', faults: [throttled('DeleteReplicationGroup')] }],
+    arm: [{ at: 'DeleteSource', faults: [throttled('DeleteReplicationGroup')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits DeleteSnapshot at the end',
     throttles: ['DeleteSnapshot'],
-    arm: [{ at: 'decommission:finish', faults: [throttled('DeleteSnapshot')] }],
+    arm: [{ at: 'CleanUpAndSummarize', faults: [throttled('DeleteSnapshot')] }],
     expect: migrated,
   },
   {
     name: 'a throttling storm hits RemoveTagsFromResource releasing the kept source',
     throttles: ['RemoveTagsFromResource'],
     input: { deleteSource: false },
-    arm: [{ at: 'decommission:finish', faults: [throttled('RemoveTagsFromResource')] }],
+    arm: [{ at: 'CleanUpAndSummarize', faults: [throttled('RemoveTagsFromResource')] }],
     expect: migrated,
   },
 ];

@@ -1,7 +1,7 @@
 /**
  * The live-cutover test bed: a sandbox with real Redis nodes and real DNS, the real handlers, and
  * a live application ({@link Workload}) that writes through each group's CNAME. Shared by
- * test/statemachine/live-cutover*.test.ts (one sandbox per file, `reset` between tests).
+ * test/scenarios/live-cutover*.test.ts (one sandbox per file, `reset` between tests).
  */
 import {
   DescribeCacheClustersCommand,

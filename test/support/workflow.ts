@@ -133,7 +133,7 @@ export async function startWorkflowBed(fixture: FixtureInput = fleet()): Promise
     route53,
     // This bed's nodes hold no data (NullDataPlane), so data verification is off unless a test
     // asks for it; DNS is served, so the post-flip resolution check runs. Real data:
-    // test/statemachine/real-data.test.ts.
+    // test/scenarios/real-data.test.ts.
     run: (input, options = {}) =>
       runMigration({
         functions: handlers,

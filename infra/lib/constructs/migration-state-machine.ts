@@ -5,7 +5,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { DefinitionSubstitutionError, selectSubstitutions } from '../asl.js';
+import { DefinitionSubstitutionError, selectSubstitutions } from '../../../statemachine/manifest.js';
 import type { MigratorFunction } from './migrator-function.js';
 
 export interface MigrationStateMachineProps {
@@ -43,7 +43,7 @@ export interface MigrationStateMachineProps {
  * template (so `cdk diff` shows definition changes) with `DefinitionSubstitutions` for every
  * placeholder. Logs ALL events to a vended log group and traces with X-Ray.
  *
- * The batch workflow (`migrate-fleet.asl.json`) is one more instance of this construct.
+ * Another workflow (e.g. a batch over a fleet) is one more instance of this construct.
  */
 export class MigrationStateMachine extends Construct {
   readonly stateMachine: StateMachine;

@@ -16,6 +16,7 @@ import {
   TAG_SOURCE,
 } from '../naming.js';
 import type { MigrationPlan, PlannedRecord } from '../state.js';
+import { backupWindowFix } from './backups.js';
 import { type Derived, derive } from './derive.js';
 import { type PreflightFacts, type PreflightSettings, recordKey, type SourceDetails } from './reads.js';
 import { judge, RULES, SOURCE_RULES } from './rules.js';
@@ -172,6 +173,8 @@ function buildPlan(
       verification: input.verification,
       writesFrozen: input.writesFrozen,
       dryRun: input.dryRun,
+      alarms: input.alarms,
+      backups: input.backups,
     },
     cutover,
     changes,
@@ -240,6 +243,16 @@ export function buildCreateRequest(p: {
       keepWith: 'autoMinorVersionUpgrade',
     });
   }
+  // The seeds' backup window: at least 60 minutes, outside maintenance (backups.ts).
+  const windowFix = backupWindowFix(source.SnapshotWindow, member.PreferredMaintenanceWindow);
+  if (windowFix.window) {
+    p.changes.push({
+      setting: 'SnapshotWindow',
+      from: source.SnapshotWindow ?? '',
+      to: windowFix.window,
+      reason: `${windowFix.problems.join('; ')}: backups need at least 60 minutes outside the maintenance window (docs/aws-behaviour.md, Backups)`,
+    });
+  }
   const keptTags = Object.entries(p.sourceTags)
     .filter(([key]) => !key.startsWith('aws:') && !key.startsWith('at-rest-migrator:'))
     .map(([Key, Value]) => ({ Key, Value }));
@@ -275,7 +288,7 @@ export function buildCreateRequest(p: {
     IpDiscovery: source.IpDiscovery,
     ClusterMode: source.ClusterMode,
     SnapshotRetentionLimit: retention,
-    SnapshotWindow: source.SnapshotWindow,
+    SnapshotWindow: windowFix.window ?? source.SnapshotWindow,
     PreferredMaintenanceWindow: member.PreferredMaintenanceWindow,
     AutoMinorVersionUpgrade: minorUpgrade,
     Tags: [

@@ -1,6 +1,9 @@
 import {
   type CacheCluster,
+  DescribeCacheSubnetGroupsCommand,
+  DescribeUserGroupsCommand,
   type ElastiCacheClient,
+  paginateDescribeCacheParameters,
   paginateDescribeSnapshots,
   type ReplicationGroup,
   type Snapshot,
@@ -13,9 +16,11 @@ import { AuthTokenError } from '../../shared/errors.js';
 import { createIoredisClient, type RedisClientFactory } from '../../verifier/connection.js';
 import { describeMember, findGroup, findRecord, memberIds, tagsOf } from '../aws.js';
 import { type Claim, readClaim } from '../claim.js';
+import { type BusyWait, isBusy, retryWhileBusy, untilAvailable } from '../group-state.js';
 import type { MigrationInput } from '../input.js';
 import { readAuthToken } from '../secrets.js';
 import { endpointSpec, type NetworkSettings, resolverFor } from '../verify-data.js';
+import type { HeadroomParameters } from './backups.js';
 import { targetOf } from './derive.js';
 
 /** Preflight's clients, and how it reaches the source over Redis to prove the AUTH token. */
@@ -23,6 +28,8 @@ export type PreflightDeps = Pick<Clients, 'elasticache' | 'route53' | 'kms' | 's
   network: NetworkSettings;
   /** @default createIoredisClient */
   connect?: RedisClientFactory;
+  /** How long a backup on the source is waited out (@default BUSY_WAIT). */
+  busyWait?: BusyWait;
 };
 
 /** What the deployment allows, read from its configuration (lambdas/shared/env.ts) by the caller. */
@@ -66,6 +73,14 @@ export interface SourceDetails {
   manualSnapshots: Snapshot[];
   /** Present when the input names an AUTH token secret. */
   authToken?: AuthTokenFact;
+  /**
+   * Whether the groups the new group will use exist: its cache subnet group (the source member's)
+   * and each RBAC user group of the source (CreateReplicationGroup refuses a missing one).
+   */
+  subnetGroup?: { name: string; exists: boolean };
+  userGroups: Record<string, boolean>;
+  /** The backup-headroom parameters of the source's parameter group (backups.ts). */
+  parameters?: HeadroomParameters;
 }
 
 export interface KeyFact {
@@ -102,9 +117,27 @@ export async function readFacts(
   deps: PreflightDeps,
   settings: PreflightSettings,
 ): Promise<PreflightFacts> {
-  const source = await findGroup(deps.elasticache, input.sourceReplicationGroupId);
+  let source = await findGroup(deps.elasticache, input.sourceReplicationGroupId);
+  // A backup (the daily window) is waited out for a while; other states are judged as they are.
+  if (source?.Status === 'snapshotting' && !source.AtRestEncryptionEnabled) {
+    source = await untilAvailable(deps.elasticache, source.ReplicationGroupId!, deps.busyWait).catch(
+      (error) => {
+        if (isBusy(error)) return source;
+        throw error;
+      },
+    );
+  }
   if (!source || source.AtRestEncryptionEnabled || source.Status !== 'available') return { source };
-  return { source, details: await readDetails(input, source, deps, settings) };
+  try {
+    return { source, details: await readDetails(input, source, deps, settings) };
+  } catch (error) {
+    // The source's tags could not be read for the whole wait: a backup or a change started after
+    // it was described. The source as it is now is what the rules judge.
+    if (!isBusy(error)) throw error;
+    const now = await findGroup(deps.elasticache, source.ReplicationGroupId!);
+    if (now?.Status === 'available') throw error;
+    return { source: now };
+  }
 }
 
 async function readDetails(
@@ -116,16 +149,77 @@ async function readDetails(
   const sourceId = source.ReplicationGroupId!;
   const firstMemberId = memberIds(source)[0];
   const member = firstMemberId ? await describeMember(deps.elasticache, firstMemberId) : undefined;
-  const tags = await tagsOf(deps.elasticache, source.ARN!);
+  const tags = await retryWhileBusy(() => tagsOf(deps.elasticache, source.ARN!), deps.busyWait);
   const claim = await readClaim(deps.dynamodb, source.ARN!);
   const key = await readKey(deps.kms, input.kmsKeyId ?? settings.defaultKmsKeyId);
-  const target = await readTarget(deps.elasticache, targetOf(input, sourceId).id);
+  const target = await readTarget(deps.elasticache, targetOf(input, sourceId).id, deps.busyWait);
   const { zones, records } = await readRecords(deps.route53, input, settings);
   const manualSnapshots = await readManualSnapshots(deps.elasticache, sourceId);
   const authToken = input.authTokenSecretArn
     ? await readAuthTokenFact(deps, source, input.authTokenSecretArn)
     : undefined;
-  return { member, tags, claim, key, target, zones, records, manualSnapshots, authToken };
+  const groupName = member?.CacheParameterGroup?.CacheParameterGroupName;
+  const parameters = groupName ? await readHeadroomParameters(deps.elasticache, groupName) : undefined;
+  const subnetName = member?.CacheSubnetGroupName;
+  const subnetGroup = subnetName
+    ? { name: subnetName, exists: await subnetGroupExists(deps.elasticache, subnetName) }
+    : undefined;
+  const userGroups: Record<string, boolean> = {};
+  for (const id of source.UserGroupIds ?? []) userGroups[id] = await userGroupExists(deps.elasticache, id);
+  return {
+    member,
+    tags,
+    claim,
+    key,
+    target,
+    zones,
+    records,
+    manualSnapshots,
+    authToken,
+    subnetGroup,
+    userGroups,
+    parameters,
+  };
+}
+
+async function subnetGroupExists(elasticache: ElastiCacheClient, name: string): Promise<boolean> {
+  try {
+    await elasticache.send(new DescribeCacheSubnetGroupsCommand({ CacheSubnetGroupName: name }));
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'CacheSubnetGroupNotFoundFault') return false;
+    throw error;
+  }
+}
+
+async function userGroupExists(elasticache: ElastiCacheClient, id: string): Promise<boolean> {
+  try {
+    await elasticache.send(new DescribeUserGroupsCommand({ UserGroupId: id }));
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'UserGroupNotFoundFault') return false;
+    throw error;
+  }
+}
+
+/** `reserved-memory-percent` and `reserved-memory` of a parameter group (every page). */
+async function readHeadroomParameters(
+  elasticache: ElastiCacheClient,
+  group: string,
+): Promise<HeadroomParameters> {
+  const values: Record<string, string | undefined> = {};
+  for await (const page of paginateDescribeCacheParameters(
+    { client: elasticache, pageSize: 100 },
+    { CacheParameterGroupName: group },
+  )) {
+    for (const p of page.Parameters ?? []) values[p.ParameterName!] = p.ParameterValue;
+  }
+  const number = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+  return {
+    group,
+    reservedMemoryPercent: number(values['reserved-memory-percent']),
+    reservedMemory: number(values['reserved-memory']),
+  };
 }
 
 async function readKey(kms: KMSClient, keyId: string | undefined): Promise<KeyFact> {
@@ -141,10 +235,13 @@ async function readKey(kms: KMSClient, keyId: string | undefined): Promise<KeyFa
   }
 }
 
-async function readTarget(elasticache: ElastiCacheClient, id: string): Promise<TargetFact> {
+async function readTarget(elasticache: ElastiCacheClient, id: string, wait?: BusyWait): Promise<TargetFact> {
   const existing = await findGroup(elasticache, id);
   if (!existing) return { id };
-  const existingTags = existing.Status === 'available' ? await tagsOf(elasticache, existing.ARN!) : undefined;
+  const existingTags =
+    existing.Status === 'available'
+      ? await retryWhileBusy(() => tagsOf(elasticache, existing.ARN!), wait)
+      : undefined;
   return { id, existing, existingTags };
 }
 

@@ -19,6 +19,7 @@ import { checkClaim } from '../claim.js';
 import type { MigrationInput } from '../input.js';
 import { TAG_MIGRATION_ID } from '../naming.js';
 import { versionAtLeast } from '../versions.js';
+import { headroomFindings, windowFindings } from './backups.js';
 import { canPauseWrites, type Derived, transitModeSupported } from './derive.js';
 import { type PreflightSettings, recordKey, type SourceDetails } from './reads.js';
 
@@ -81,7 +82,9 @@ export const sourceAvailable: Rule<SourceContext> = {
       ? ok
       : refuse(
           new SourceNotAvailableError(
-            `Replication group '${source.ReplicationGroupId}' is '${source.Status}'. Start the migration again when it is 'available'.`,
+            source.Status === 'snapshotting'
+              ? `Replication group '${source.ReplicationGroupId}' is 'snapshotting': a backup (its daily backup window at ${source.SnapshotWindow ?? 'an unknown time'} UTC, or a manual one) outlasted preflight's wait. Start the migration again when it is 'available', away from the backup window.`
+              : `Replication group '${source.ReplicationGroupId}' is '${source.Status}'. Start the migration again when it is 'available'.`,
           ),
         ),
 };
@@ -227,6 +230,33 @@ export const kmsKeyUsable: Rule<RuleContext> = {
       );
     }
     return ok;
+  },
+};
+
+/** The subnet group and the user groups the new group is created with exist (proved by reading). */
+export const networkGroupsExist: Rule<RuleContext> = {
+  id: 'network-groups-exist',
+  check: ({ source, details }) => {
+    const findings: Finding[] = [];
+    const subnet = details.subnetGroup;
+    if (subnet && !subnet.exists) {
+      findings.push({
+        refusal: new SourceNotAvailableError(
+          `The cache subnet group '${subnet.name}' of replication group '${source.ReplicationGroupId}' does not exist, so the new group cannot be created in it. Check the subnet group, then start again.`,
+        ),
+      });
+    }
+    const missing = Object.entries(details.userGroups)
+      .filter(([, exists]) => !exists)
+      .map(([id]) => id);
+    if (missing.length > 0) {
+      findings.push({
+        refusal: new SourceNotAvailableError(
+          `The user group${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of replication group '${source.ReplicationGroupId}' ${missing.length > 1 ? 'do' : 'does'} not exist, so the new group cannot use ${missing.length > 1 ? 'them' : 'it'}. Recreate ${missing.length > 1 ? 'them' : 'it'} or change the source's user groups, then start again.`,
+        ),
+      });
+    }
+    return findings;
   },
 };
 
@@ -470,6 +500,15 @@ export const cutoverMethod: Rule<RuleContext> = {
   },
 };
 
+/**
+ * Backup headroom: `reserved-memory-percent` 25 (or `reserved-memory` a quarter of the node's
+ * memory); a warning, a refusal with `backups.refuseLowHeadroom` (backups.ts).
+ */
+export const backupHeadroom: Rule<RuleContext> = { id: 'backup-headroom', check: headroomFindings };
+
+/** Backup window: at least 60 minutes, outside the maintenance window (backups.ts). */
+export const backupWindow: Rule<RuleContext> = { id: 'backup-window', check: windowFindings };
+
 /** Judged once the source passed SOURCE_RULES and the rest was read, in this order. */
 export const RULES: readonly Rule<RuleContext>[] = [
   sourceHasMembers,
@@ -478,16 +517,19 @@ export const RULES: readonly Rule<RuleContext>[] = [
   notTaggedByAnother,
   cloudFormationManaged,
   kmsKeyUsable,
+  networkGroupsExist,
   derivedTargetName,
   targetDiffersFromSource,
   targetIdFree,
   dnsRecordsMovable,
   snapshotQuota,
+  backupHeadroom,
   transitEncryptionPolicy,
   authToken,
   tlsThroughCname,
   automaticFailover,
   defaultSubnetGroup,
+  backupWindow,
   cutoverMethod,
 ];
 

@@ -90,7 +90,7 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
           CurrentRole: g.clusterEnabled ? undefined : m.role,
         })),
       })),
-      SnapshottingClusterId: g.snapshottingClusterId,
+      SnapshottingClusterId: g.backupClusterId ?? g.snapshottingClusterId,
       AutomaticFailover: g.automaticFailover ? 'enabled' : 'disabled',
       MultiAZ: g.multiAz ? 'enabled' : 'disabled',
       ConfigurationEndpoint: g.clusterEnabled
@@ -223,8 +223,11 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
     ARN: store.parameterGroupArn(g.name),
   });
 
-  /** Resolves an ElastiCache ARN to the tag map of the group or snapshot it names. */
-  const taggable = (arn: string | undefined, forRead: boolean): Map<string, string> => {
+  /**
+   * Resolves an ElastiCache ARN to the tag map of the group, member cluster or snapshot it names,
+   * and the replication group whose state governs tagging (none for a snapshot).
+   */
+  const taggable = (arn: string | undefined): { tags: Map<string, string>; group?: Group } => {
     if (!arn) throw missing('ResourceName');
     const match =
       /^arn:aws[\w-]*:elasticache:([^:]+):(\d{12}):(replicationgroup|snapshot|cluster):(.+)$/.exec(arn);
@@ -232,23 +235,33 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
       throw new AwsFault('InvalidARNFault', `The ARN ${arn} is not valid.`);
     }
     const [, , , kind, id] = match as unknown as [string, string, string, string, string];
-    if (kind === 'snapshot') return store.getSnapshot(id).tags;
+    if (kind === 'snapshot') return { tags: store.getSnapshot(id).tags };
     if (kind === 'cluster') {
+      store.tick();
       const group = [...store.groups.values()].find((g) =>
         g.shards.some((s) => s.members.some((m) => m.id === id)),
       );
       if (!group) throw new AwsFault('CacheClusterNotFoundFault', `CacheCluster ${id} not found.`);
-      return group.tags;
+      return { tags: group.tags, group };
     }
     const group = store.getGroup(id);
-    // ListTagsForResource fails while a group is not available (docs/aws-behaviour.md: Restore).
-    if (forRead && group.status !== 'available' && group.status !== 'snapshotting') {
+    return { tags: group.tags, group };
+  };
+  /**
+   * Tags of a replication group (or of one of its clusters) can be read and changed only while it
+   * is `available`: ListTagsForResource "returns an error" otherwise (API reference), and
+   * AddTagsToResource / RemoveTagsFromResource list InvalidReplicationGroupStateFault (the model;
+   * users report "Cluster not in available state to perform tagging operations"). Undocumented
+   * for the writes, so the stricter case: every state but `available` refuses
+   * (docs/aws-behaviour.md, Tagging and group state).
+   */
+  const requireTaggable = (group: Group | undefined, action: string) => {
+    if (group && group.status !== 'available') {
       throw new AwsFault(
         'InvalidReplicationGroupStateFault',
-        `Replication group ${id} is ${group.status}; tags can be listed once it is available.`,
+        `Cluster not in available state to perform tagging operations: replication group ${group.id} is ${group.status}; ${action} once it is available.`,
       );
     }
-    return group.tags;
   };
   const tagList = (tags: Map<string, string>) => ({
     TagList: [...tags].map(([Key, Value]) => ({ Key, Value })),
@@ -323,6 +336,52 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
         const { items, Marker } = page(chosen, input);
         return {
           CacheClusters: items.map((c) => describeMember(c.g, c.id, input.ShowCacheNodeInfo === true)),
+          Marker,
+        };
+      },
+
+      DescribeCacheSubnetGroups(input: {
+        CacheSubnetGroupName?: string;
+        MaxRecords?: number;
+        Marker?: string;
+      }) {
+        if (input.CacheSubnetGroupName) store.requireSubnetGroup(input.CacheSubnetGroupName);
+        const names = input.CacheSubnetGroupName
+          ? [input.CacheSubnetGroupName.toLowerCase()]
+          : [...store.subnetGroups].sort();
+        const { items, Marker } = page(names, input);
+        return {
+          CacheSubnetGroups: items.map((name) => ({
+            CacheSubnetGroupName: name,
+            CacheSubnetGroupDescription: `${name} (sandbox)`,
+            VpcId: 'vpc-0sandbox',
+            Subnets: [
+              { SubnetIdentifier: 'subnet-0sandboxa', SubnetAvailabilityZone: { Name: `${ctx.region}a` } },
+              { SubnetIdentifier: 'subnet-0sandboxb', SubnetAvailabilityZone: { Name: `${ctx.region}b` } },
+            ],
+            ARN: `arn:aws:elasticache:${ctx.region}:${ctx.accountId}:subnetgroup:${name}`,
+            SupportedNetworkTypes: ['ipv4'],
+          })),
+          Marker,
+        };
+      },
+
+      DescribeUserGroups(input: { UserGroupId?: string; MaxRecords?: number; Marker?: string }) {
+        if (input.UserGroupId) store.requireUserGroups([input.UserGroupId]);
+        const ids = input.UserGroupId ? [input.UserGroupId] : [...store.userGroups].sort();
+        const { items, Marker } = page(ids, input);
+        return {
+          UserGroups: items.map((id) => ({
+            UserGroupId: id,
+            Status: 'active',
+            Engine: 'redis',
+            UserIds: ['default'],
+            MinimumEngineVersion: '6.0',
+            ReplicationGroups: [...store.groups.values()]
+              .filter((g) => g.userGroupIds.includes(id))
+              .map((g) => g.id),
+            ARN: `arn:aws:elasticache:${ctx.region}:${ctx.accountId}:usergroup:${id}`,
+          })),
           Marker,
         };
       },
@@ -553,6 +612,10 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
             "Auth tokens can't be enabled with a user group associated: pass either AuthToken or UserGroupIds.",
           );
         }
+        // The subnet group (given, or the snapshot's) and the user groups must exist
+        // (CacheSubnetGroupNotFoundFault, UserGroupNotFoundFault: CreateReplicationGroup API reference).
+        store.requireSubnetGroup(input.CacheSubnetGroupName ?? base?.subnetGroup ?? 'default');
+        store.requireUserGroups(input.UserGroupIds ?? []);
         // Data tiering (r6gd) nodes are always encrypted at rest (docs/aws-behaviour.md, Engines).
         const atRest =
           resolveAtRest(engine, engineVersion, input.AtRestEncryptionEnabled, input.KmsKeyId) ||
@@ -663,6 +726,7 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
         SnapshotRetentionLimit?: number;
         SnapshotWindow?: string;
         PreferredMaintenanceWindow?: string;
+        SnapshottingClusterId?: string;
         AutoMinorVersionUpgrade?: boolean;
         AutomaticFailoverEnabled?: boolean;
         MultiAZEnabled?: boolean;
@@ -701,6 +765,23 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
           changes.maintenanceWindow = input.PreferredMaintenanceWindow;
         if (input.AutoMinorVersionUpgrade !== undefined)
           changes.autoMinorVersionUpgrade = input.AutoMinorVersionUpgrade;
+        if (input.SnapshottingClusterId !== undefined) {
+          // "This parameter cannot be set for Valkey or Redis OSS (cluster mode enabled)
+          // replication groups." (API reference). Which error a non-member id gets is not
+          // documented: the stricter case, a refusal (docs/aws-behaviour.md, Backups).
+          if (group.clusterEnabled)
+            throw combination(
+              'SnapshottingClusterId cannot be set for a cluster mode enabled replication group.',
+            );
+          const member = group.shards[0]?.members.find(
+            (m) => m.id === input.SnapshottingClusterId!.toLowerCase(),
+          );
+          if (!member)
+            throw invalid(
+              `SnapshottingClusterId '${input.SnapshottingClusterId}' is not a member of replication group ${group.id}.`,
+            );
+          (changes as Partial<GroupSettings> & { backupClusterId?: string }).backupClusterId = member.id;
+        }
         let work: (() => Promise<void>) | undefined;
         if (input.CacheParameterGroupName !== undefined) {
           const target = store.parameterGroupFor(group, input.CacheParameterGroupName);
@@ -760,6 +841,7 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
           }
         }
         if (input.UserGroupIdsToAdd || input.UserGroupIdsToRemove) {
+          store.requireUserGroups(input.UserGroupIdsToAdd ?? []);
           const current = new Set(group.userGroupIds);
           for (const u of input.UserGroupIdsToAdd ?? []) current.add(u);
           for (const u of input.UserGroupIdsToRemove ?? []) current.delete(u);
@@ -935,26 +1017,32 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
       },
 
       ListTagsForResource(input: { ResourceName?: string }) {
-        return tagList(taggable(input.ResourceName, true));
+        const { tags, group } = taggable(input.ResourceName);
+        requireTaggable(group, 'list its tags');
+        return tagList(tags);
       },
 
       AddTagsToResource(input: { ResourceName?: string; Tags?: Tag[] }) {
         if (!input.Tags?.length) throw missing('Tags');
-        const tags = taggable(input.ResourceName, false);
+        const { tags, group } = taggable(input.ResourceName);
+        requireTaggable(group, 'tag it');
         const added = input.Tags.filter((t) => t.Key && !tags.has(t.Key));
         checkTags(input.Tags, tags.size - (input.Tags.length - added.length));
         for (const t of input.Tags) tags.set(t.Key!, t.Value ?? '');
+        if (group) store.beginTagChange(group);
         return tagList(tags);
       },
 
       RemoveTagsFromResource(input: { ResourceName?: string; TagKeys?: string[] }) {
         if (!input.TagKeys?.length) throw missing('TagKeys');
-        const tags = taggable(input.ResourceName, false);
+        const { tags, group } = taggable(input.ResourceName);
+        requireTaggable(group, 'untag it');
         for (const key of input.TagKeys) {
           if (!tags.has(key))
             throw new AwsFault('TagNotFoundFault', `The tag ${key} is not on the resource.`);
         }
         for (const key of input.TagKeys) tags.delete(key);
+        if (group) store.beginTagChange(group);
         return tagList(tags);
       },
     },

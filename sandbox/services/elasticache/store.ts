@@ -102,6 +102,11 @@ export interface Group extends GroupSettings {
   /** Settings applied when the running modification completes. */
   pendingModification?: Partial<GroupSettings>;
   snapshottingClusterId?: string;
+  /**
+   * The member automatic backups are taken from (ModifyReplicationGroup SnapshottingClusterId;
+   * cluster mode disabled only). DescribeReplicationGroups reports it as SnapshottingClusterId.
+   */
+  backupClusterId?: string;
   /** Manual snapshot start times per node id, for the 24-hour quota. */
   backupsTaken: Map<string, number[]>;
 }
@@ -135,6 +140,10 @@ export class ElastiCacheStore {
   readonly snapshots = new Map<string, Snapshot>();
   /** Custom cache parameter groups by (lowercase) name; the default groups are implicit. */
   readonly parameterGroups = new Map<string, CustomParameterGroup>();
+  /** Cache subnet groups that exist (names, lowercase). */
+  readonly subnetGroups = new Set<string>(['default']);
+  /** RBAC user groups that exist (ids). */
+  readonly userGroups = new Set<string>();
   /** Per account and region, like the random part of real endpoint host names. */
   readonly endpointSuffix: string;
 
@@ -476,6 +485,30 @@ export class ElastiCacheStore {
     return undefined;
   }
 
+  /**
+   * The subnet and user groups that exist: the fixture's lists when given (so a world where one
+   * is missing can be built), else `default` and every one a group uses.
+   */
+  seedNetwork(fixture: { subnetGroups?: string[]; userGroups?: string[] }): void {
+    const groups = [...this.groups.values()];
+    for (const name of fixture.subnetGroups ?? groups.map((g) => g.subnetGroup))
+      this.subnetGroups.add(name.toLowerCase());
+    for (const id of fixture.userGroups ?? groups.flatMap((g) => g.userGroupIds)) this.userGroups.add(id);
+  }
+
+  /** CacheSubnetGroupNotFoundFault unless the subnet group exists. */
+  requireSubnetGroup(name: string): void {
+    if (!this.subnetGroups.has(name.toLowerCase()))
+      throw new AwsFault('CacheSubnetGroupNotFoundFault', `Cache subnet group ${name} not found.`);
+  }
+
+  /** UserGroupNotFoundFault for the first user group that does not exist. */
+  requireUserGroups(ids: readonly string[]): void {
+    const missing = ids.find((id) => !this.userGroups.has(id));
+    if (missing !== undefined)
+      throw new AwsFault('UserGroupNotFoundFault', `User group ${missing} not found.`);
+  }
+
   // ---------------------------------------------------------------- life cycles
 
   /** Runs `work` (data plane) alongside the simulated duration. */
@@ -577,6 +610,34 @@ export class ElastiCacheStore {
     );
   }
 
+  /**
+   * A tag change (AddTagsToResource / RemoveTagsFromResource) on a replication group: applied at
+   * once, and the group passes through `modifying` for a short while (the stricter reading of
+   * what AWS users report; docs/aws-behaviour.md, Tagging and group state).
+   */
+  beginTagChange(group: Group): void {
+    group.status = 'modifying';
+    group.pending = this.schedule(DURATIONS.tagChangeMs, false, () => {
+      group.status = 'available';
+    });
+  }
+
+  /**
+   * The daily automatic backup (the group's SnapshotWindow) starts now: the group is
+   * `snapshotting` for `realisticMs`, and an automated snapshot is kept. For tests and the demo:
+   * the sandbox does not run backup windows by itself.
+   */
+  beginAutomaticBackup(id: string, realisticMs = 20 * 60_000): Snapshot {
+    const group = this.getGroup(id);
+    this.requireAvailable(group, 'start its automatic backup');
+    const stamp = new Date(this.ctx.clock.now()).toISOString().slice(0, 16).replace(/[T:]/g, '-');
+    return this.beginSnapshot(group, `automatic.${group.id}-${stamp}`, {
+      tags: [],
+      automated: true,
+      realisticMs,
+    });
+  }
+
   beginDelete(group: Group, finalSnapshotName?: string): Snapshot | undefined {
     const outcome = this.ctx.faults.groupOutcome(group.id, 'delete');
     let final: Snapshot | undefined;
@@ -612,6 +673,9 @@ export class ElastiCacheStore {
       kmsKeyArn?: string;
       tags: { Key?: string; Value?: string }[];
       final?: boolean;
+      /** An automatic (daily window) backup: not counted in the manual quota. */
+      automated?: boolean;
+      realisticMs?: number;
     },
   ): Snapshot {
     checkBackupSupported(group.nodeType);
@@ -627,7 +691,7 @@ export class ElastiCacheStore {
       return { shard, member: chosen! };
     });
     // At most 20 manual backups per node per 24 hours (docs/aws-behaviour.md: Snapshot).
-    for (const { member } of sources) {
+    for (const { member } of options.automated ? [] : sources) {
       const recent = (group.backupsTaken.get(member.id) ?? []).filter((t) => now - t < 24 * 3600_000);
       if (recent.length >= SNAPSHOT_QUOTA_PER_NODE_PER_DAY) {
         throw new AwsFault(
@@ -636,7 +700,7 @@ export class ElastiCacheStore {
         );
       }
     }
-    for (const { member } of sources)
+    for (const { member } of options.automated ? [] : sources)
       group.backupsTaken.set(member.id, [...(group.backupsTaken.get(member.id) ?? []), now]);
 
     const settings: GroupSettings = { ...group, securityGroupIds: [...group.securityGroupIds] };
@@ -644,7 +708,7 @@ export class ElastiCacheStore {
       name,
       arn: this.snapshotArn(name),
       status: 'creating',
-      source: 'manual',
+      source: options.automated ? 'automated' : 'manual',
       groupId: group.id,
       cacheClusterId: options.memberId,
       settings,
@@ -667,7 +731,7 @@ export class ElastiCacheStore {
       group.snapshottingClusterId = sources[0]?.member.id;
     }
     snapshot.pending = this.schedule(
-      sizeDuration(DURATIONS.snapshotBaseMs, group.dataSizeMb),
+      options.realisticMs ?? sizeDuration(DURATIONS.snapshotBaseMs, group.dataSizeMb),
       outcome === 'stuck',
       (failed) => {
         if (group.status === 'snapshotting') {

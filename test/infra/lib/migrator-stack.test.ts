@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
-import { STEPS, type StepName } from '../../../infra/lib/migrator-stack.js';
+import { FUNCTION_NAMES, FUNCTIONS, type FunctionName } from '../../../statemachine/manifest.js';
 import { logicalIdOf, statementsOfRole, synthesize, type TemplateStatement } from '../support.js';
 
 const ACCOUNT = '123456789012';
@@ -17,7 +17,7 @@ const base = synthesize();
 const { stack, template } = base;
 const cacheKeyArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.cacheKey.key as never), 'Arn'] };
 
-function statementsOf(step: StepName, synthesized = base): Map<string, TemplateStatement> {
+function statementsOf(step: FunctionName, synthesized = base): Map<string, TemplateStatement> {
   const role = synthesized.stack.functions[step].role.node.defaultChild as CfnRole;
   const statements = statementsOfRole(synthesized.template, synthesized.stack.getLogicalId(role));
   return new Map(statements.map((statement) => [statement.Sid ?? actionsKey(statement), statement]));
@@ -190,10 +190,44 @@ const claim = (Action: string | string[]) => ({
   Resource: { 'Fn::GetAtt': [logicalIdOf(stack, stack.migrationsTable), 'Arn'] },
 });
 
+const CW = `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm`;
+const READ_ALARMS = {
+  Effect: 'Allow',
+  Action: ['cloudwatch:DescribeAlarms', 'cloudwatch:ListTagsForResource'],
+  Resource: `${CW}:*`,
+  Sid: 'ReadAlarms',
+};
+const WRITE_OWN_ALARMS = {
+  Effect: 'Allow',
+  Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:TagResource', 'cloudwatch:DeleteAlarms'],
+  Resource: `${CW}:at-rest-migrator/*`,
+  Sid: 'WriteMigrationAlarms',
+};
+const markAlarms = (Action: string, condition: Record<string, unknown>) => ({
+  Effect: 'Allow',
+  Action,
+  Resource: `${CW}:*`,
+  Condition: {
+    'ForAllValues:StringEquals': {
+      'aws:TagKeys': ['at-rest-migrator:role', 'at-rest-migrator:migration-id'],
+    },
+    StringEquals: condition,
+  },
+  Sid: 'MarkSourceAlarms',
+});
+
 /** Every statement each step holds besides logs and tracing, exactly. */
-const EXPECTED: Record<StepName, Record<string, unknown>> = {
+const EXPECTED: Record<FunctionName, Record<string, unknown>> = {
   preflight: {
-    ReadCaches: READ,
+    ReadCaches: {
+      ...READ,
+      Action: [
+        ...READ.Action,
+        'elasticache:DescribeCacheParameters',
+        'elasticache:DescribeCacheSubnetGroups',
+        'elasticache:DescribeUserGroups',
+      ],
+    },
     ReadCacheTags: READ_TAGS,
     ReadConfiguredZones: {
       ...LIST_RECORDS,
@@ -352,10 +386,54 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
     },
     DeleteIntermediateSnapshots: DELETE_INTERMEDIATE,
   },
+  alarms: {
+    ReadCaches: READ,
+    ReadAlarms: READ_ALARMS,
+    WriteMigrationAlarms: WRITE_OWN_ALARMS,
+    MarkSourceAlarms: markAlarms('cloudwatch:TagResource', {
+      'aws:RequestTag/at-rest-migrator:role': 'source-alarm',
+    }),
+    DeleteMarkedSourceAlarms: {
+      Effect: 'Allow',
+      Action: 'cloudwatch:DeleteAlarms',
+      Resource: `${CW}:*`,
+      Condition: {
+        StringEquals: { 'aws:ResourceTag/at-rest-migrator:role': 'source-alarm' },
+        Null: { 'aws:ResourceTag/at-rest-migrator:migration-id': 'false' },
+      },
+      Sid: 'DeleteMarkedSourceAlarms',
+    },
+  },
   rollback: {
+    ReadAlarms: READ_ALARMS,
+    WriteMigrationAlarms: WRITE_OWN_ALARMS,
+    MarkSourceAlarms: markAlarms('cloudwatch:UntagResource', {
+      'aws:ResourceTag/at-rest-migrator:role': 'source-alarm',
+    }),
     ReadCaches: READ,
     ReadCacheTags: READ_TAGS,
     ReleaseSourceClaim: RELEASE_SOURCE,
+    // rollback:recover reads a stopped migration's history (RollbackStoppedMigration), only the
+    // migration state machine's executions.
+    ReadStoppedMigrations: {
+      Effect: 'Allow',
+      Action: [
+        'states:DescribeExecution',
+        'states:GetExecutionHistory',
+        'states:DescribeStateMachineForExecution',
+      ],
+      Resource: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:aws:states:eu-west-1:123456789012:execution:',
+            { 'Fn::GetAtt': [expect.stringMatching(/^MigrateReplicationGroup[0-9A-F]{8}$/), 'Name'] },
+            ':*',
+          ],
+        ],
+      },
+      Sid: 'ReadStoppedMigrations',
+    },
     ClaimSourceGroup: claim('dynamodb:DeleteItem'),
     DeleteTargetGroups: {
       Effect: 'Allow',
@@ -397,7 +475,7 @@ const EXPECTED: Record<StepName, Record<string, unknown>> = {
   },
 };
 
-const STEP_NAMES = Object.keys(STEPS) as StepName[];
+const STEP_NAMES = FUNCTION_NAMES;
 
 /**
  * Every egress rule of a security group, inline or separate, without descriptions. CDK's
@@ -474,7 +552,7 @@ describe('the cache encryption key', () => {
       restore.get('CreateEncryptedTargetGroup')?.Condition?.StringEquals?.['elasticache:KmsKeyId'],
     ).toEqual([EXISTING_KEY]);
     existing.template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: STEPS.restore.description,
+      Description: FUNCTIONS.restore.description,
       Environment: { Variables: Match.objectLike({ DEFAULT_KMS_KEY_ID: EXISTING_KEY }) },
     });
   });
@@ -499,12 +577,12 @@ describe('every step function', () => {
     '%s runs Node.js 22 on arm64 with active tracing and explicit memory and timeout',
     (step) => {
       template.hasResourceProperties('AWS::Lambda::Function', {
-        Description: STEPS[step].description,
+        Description: FUNCTIONS[step].description,
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
-        MemorySize: STEPS[step].memorySize,
-        Timeout: STEPS[step].timeout.toSeconds(),
+        MemorySize: FUNCTIONS[step].memorySize,
+        Timeout: FUNCTIONS[step].timeoutSeconds,
         Handler: 'index.handler',
       });
     },
@@ -516,7 +594,7 @@ describe('every step function', () => {
       const fn = stack.functions[step];
       const logGroupId = logicalIdOf(stack, fn.logGroup);
       template.hasResourceProperties('AWS::Lambda::Function', {
-        Description: STEPS[step].description,
+        Description: FUNCTIONS[step].description,
         LoggingConfig: {
           LogFormat: 'JSON',
           ApplicationLogLevel: 'INFO',
@@ -562,9 +640,9 @@ describe('every step function', () => {
   });
 
   it('gets the key, hosted zones and approval topic only where the handlers need them', () => {
-    const envOf = (step: StepName) =>
+    const envOf = (step: FunctionName) =>
       Object.values(template.findResources('AWS::Lambda::Function')).find(
-        (resource) => resource.Properties.Description === STEPS[step].description,
+        (resource) => resource.Properties.Description === FUNCTIONS[step].description,
       )?.Properties.Environment.Variables as Record<string, unknown>;
     for (const step of STEP_NAMES) {
       const env = envOf(step);
@@ -668,7 +746,7 @@ describe('the functions that speak Redis (data verifier, preflight)', () => {
   it('run in the configured subnets with the verifier security group, and are the only functions in a VPC', () => {
     for (const step of ['verifyData', 'preflight'] as const) {
       template.hasResourceProperties('AWS::Lambda::Function', {
-        Description: STEPS[step].description,
+        Description: FUNCTIONS[step].description,
         VpcConfig: {
           SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
           SecurityGroupIds: [{ 'Fn::GetAtt': [verifierSg, 'GroupId'] }],
@@ -681,8 +759,8 @@ describe('the functions that speak Redis (data verifier, preflight)', () => {
     // The fleet's discovery too: its dry runs prove each group's AUTH token as preflight does.
     expect(inVpc.map((resource) => resource.Properties.Description).sort()).toEqual(
       [
-        STEPS.verifyData.description,
-        STEPS.preflight.description,
+        FUNCTIONS.verifyData.description,
+        FUNCTIONS.preflight.description,
         'Fleet: finds and plans the groups of a batch (dry runs)',
       ].sort(),
     );
@@ -794,10 +872,10 @@ describe('the migration state machine', () => {
     const resource = template.toJSON().Resources[machineId];
     const substitutions = resource.Properties.DefinitionSubstitutions as Record<string, unknown>;
     expect(Object.keys(substitutions).sort()).toEqual(
-      STEP_NAMES.map((step) => STEPS[step].substitution).sort(),
+      STEP_NAMES.map((step) => FUNCTIONS[step].substitution).sort(),
     );
     for (const step of STEP_NAMES) {
-      expect(substitutions[STEPS[step].substitution]).toEqual({
+      expect(substitutions[FUNCTIONS[step].substitution]).toEqual({
         'Fn::GetAtt': [logicalIdOf(stack, stack.functions[step].function), 'Arn'],
       });
     }
@@ -1002,5 +1080,49 @@ describe('alarms and dashboard', () => {
     expect(body).toContain('outcomes per day');
     expect(body).toContain('Step durations');
     expect(body).toContain('ExecutionTime');
+  });
+});
+
+describe('a stopped migration', () => {
+  it('starts RollbackStoppedMigration with the status-change event when a migration is aborted or times out', () => {
+    const machines = base.template.findResources('AWS::StepFunctions::StateMachine');
+    const rollbackId = Object.keys(machines).find((id) => id.startsWith('RollbackStoppedMigration'));
+    const migrateId = Object.keys(machines).find((id) => id.startsWith('MigrateReplicationGroup'));
+    expect(rollbackId).toBeDefined();
+    base.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [{ Ref: migrateId }], status: ['ABORTED', 'TIMED_OUT'] },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: rollbackId },
+          InputPath: '$',
+          DeadLetterConfig: Match.anyValue(),
+          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 10 }),
+        }),
+      ],
+    });
+  });
+});
+
+describe('the rollback of a stopped migration', () => {
+  it('waits out the longest function timeout before it reads what the stopped execution did', () => {
+    const definition = JSON.parse(
+      readFileSync(
+        new URL('../../../statemachine/rollback-stopped-migration.asl.json', import.meta.url),
+        'utf8',
+      ),
+    ) as { StartAt: string; States: Record<string, { Type: string; Seconds?: number }> };
+    const first = definition.States[definition.StartAt]!;
+    expect(first.Type).toBe('Wait');
+    const longest = Math.max(
+      ...Object.values(base.template.findResources('AWS::Lambda::Function')).map(
+        (fn) => (fn as { Properties: { Timeout?: number } }).Properties.Timeout ?? 3,
+      ),
+    );
+    expect(longest).toBeGreaterThanOrEqual(900);
+    expect(first.Seconds).toBeGreaterThan(longest);
   });
 });

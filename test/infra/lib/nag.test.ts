@@ -63,9 +63,8 @@ describe('cdk-nag', () => {
     const acknowledgements = acknowledgementsUnder(stack);
     expect(acknowledgements.length).toBeGreaterThan(0);
     for (const { path, id, reason } of acknowledgements) {
-      expect(id, path).toMatch(
-        /^((AwsSolutions|Serverless)-[A-Za-z0-9]+(\[[^\]]+\])?|@aws-cdk\/[\w-]+:\w+)$/,
-      );
+      // The finding part may hold brackets: an ARN built from a token is named by its JSON.
+      expect(id, path).toMatch(/^((AwsSolutions|Serverless)-[A-Za-z0-9]+(\[.+\])?|@aws-cdk\/[\w-]+:\w+)$/);
       if (id.startsWith('AwsSolutions-IAM5')) expect(id, path).toMatch(/\[(Resource|Action)::.+\]$/);
       expect(reason.length, `${path} ${id}`).toBeGreaterThan(40);
       expect(path, id).not.toBe('Migrator');

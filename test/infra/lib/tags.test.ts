@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FINAL_SNAPSHOT_PATTERN,
-  INTERMEDIATE_SNAPSHOT_PATTERN,
-  TAG_MIGRATION_ID,
-  TAG_ROLE,
-} from '../../../infra/lib/tags.js';
+import { FINAL_SNAPSHOT_PATTERN, INTERMEDIATE_SNAPSHOT_PATTERN } from '../../../infra/lib/tags.js';
 import * as naming from '../../../lambdas/migration/naming.js';
 
 /** How IAM matches a resource-name wildcard. */
@@ -22,9 +17,11 @@ describe('the names and tags IAM relies on', () => {
   const shortId = naming.shortIdOf('migration-2026-11-22');
   const sources = ['orders-cache', 'a', 'x'.repeat(40), 'final-orders', 'mig-sessions'];
 
-  it('match the handlers’ tag keys', () => {
-    expect(TAG_MIGRATION_ID).toBe(naming.TAG_MIGRATION_ID);
-    expect(TAG_ROLE).toBe(naming.TAG_ROLE);
+  it('keep the tag keys that existing claims and deployed policies carry', () => {
+    // The handlers and the policies share one definition (statemachine/manifest.ts); what must
+    // not drift is its value: a renamed key would orphan the claims of running migrations.
+    expect(naming.TAG_MIGRATION_ID).toBe('at-rest-migrator:migration-id');
+    expect(naming.TAG_ROLE).toBe('at-rest-migrator:role');
   });
 
   it.each(sources)('let the policies address the intermediate snapshot of %s, and only it', (source) => {

@@ -94,6 +94,8 @@ export function details(overrides: Partial<SourceDetails> = {}): SourceDetails {
       },
     },
     manualSnapshots: [],
+    subnetGroup: { name: 'private-subnets', exists: true },
+    userGroups: {},
     ...overrides,
   };
 }

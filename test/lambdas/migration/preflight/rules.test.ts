@@ -11,6 +11,7 @@ import {
   type Finding,
   globalDatastoreMember,
   kmsKeyUsable,
+  networkGroupsExist,
   notClaimed,
   notTaggedByAnother,
   RULES,
@@ -155,6 +156,28 @@ describe('migration rules', () => {
     ]);
     expect(refusals(run(kmsKeyUsable, { details: { key: { requested: undefined } } }))).toEqual([
       expect.stringMatching(/^InvalidInputError: No kmsKeyId was given.*DEFAULT_KMS_KEY_ID/),
+    ]);
+  });
+
+  it('network-groups-exist: existing subnet and user groups pass; a missing one is refused, named', () => {
+    expect(run(networkGroupsExist, { details: { userGroups: { 'orders-users': true } } })).toEqual([]);
+    expect(
+      refusals(
+        run(networkGroupsExist, { details: { subnetGroup: { name: 'private-subnets', exists: false } } }),
+      ),
+    ).toEqual([
+      expect.stringMatching(
+        /^SourceNotAvailableError: The cache subnet group 'private-subnets' .* does not exist/,
+      ),
+    ]);
+    expect(
+      refusals(
+        run(networkGroupsExist, { details: { userGroups: { 'orders-users': false, 'ops-users': true } } }),
+      ),
+    ).toEqual([
+      expect.stringMatching(
+        /^SourceNotAvailableError: The user group orders-users of replication group 'orders' does not exist/,
+      ),
     ]);
   });
 

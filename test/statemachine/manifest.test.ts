@@ -1,11 +1,18 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ASL definition placeholders are literal text, not template strings
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   DefinitionSubstitutionError,
+  FUNCTION_NAMES,
+  FUNCTIONS,
+  type FunctionSpec,
+  functionSubstitutions,
   placeholdersIn,
   selectSubstitutions,
   substitute,
-} from '../../../infra/lib/asl.js';
+  WORKFLOWS,
+} from '../../statemachine/manifest.js';
 
 const DEFINITION = JSON.stringify({
   StartAt: 'A',
@@ -48,5 +55,41 @@ describe('definition substitutions', () => {
     const resolved = substitute(DEFINITION, { AFunctionArn: 'arn:a', BFunctionArn: 'arn:b' }, 'x.asl.json');
     expect(placeholdersIn(resolved)).toEqual([]);
     expect(JSON.parse(resolved).States.C.Parameters.FunctionName).toBe('arn:a');
+  });
+});
+
+describe('the function list', () => {
+  const handlersDir = fileURLToPath(new URL('../../lambdas/handlers/', import.meta.url));
+  const handlerFiles = readdirSync(handlersDir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.slice(0, -'.ts'.length));
+
+  it('names a handler module that exists for every function, each once', () => {
+    const declared = FUNCTION_NAMES.map((name) => FUNCTIONS[name].handler);
+    expect(declared.filter((handler) => !handlerFiles.includes(handler))).toEqual([]);
+    expect(new Set(declared).size).toBe(declared.length);
+  });
+
+  it('gives every function its own substitution name, as the ASL files use them', () => {
+    const names = FUNCTION_NAMES.map((name) => (FUNCTIONS[name] as FunctionSpec).substitution);
+    expect(new Set(names).size).toBe(names.length);
+    for (const name of names) expect(name).toMatch(/^[A-Z][A-Za-z0-9]*FunctionArn$/);
+  });
+
+  it('binds each function ARN to its substitution name', () => {
+    const substitutions = functionSubstitutions((name) => `arn:${name}`);
+    expect(substitutions.PreflightFunctionArn).toBe('arn:preflight');
+    expect(substitutions.RequestApprovalFunctionArn).toBe('arn:requestApproval');
+    expect(Object.keys(substitutions)).toHaveLength(FUNCTION_NAMES.length);
+  });
+
+  it('declares every definition file of statemachine/ as a workflow, and only those', () => {
+    const dir = fileURLToPath(new URL('../../statemachine/', import.meta.url));
+    const files = readdirSync(dir).filter((f) => f.endsWith('.asl.json'));
+    expect(
+      Object.values(WORKFLOWS)
+        .map((w) => w.file)
+        .sort(),
+    ).toEqual(files.sort());
   });
 });
