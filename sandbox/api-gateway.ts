@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ErrorObject } from 'ajv';
-import ajvDraft04 from 'ajv-draft-04';
-import { migrationInputModelSchema } from '../lambdas/migration/input-json-schema.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 
 /**
  * The migrations API of the deployment (infra/lib/constructs/migrations-api.ts), served by the
@@ -81,9 +79,19 @@ function describeErrors(errors: ErrorObject[] | null | undefined): string {
 }
 
 export class LocalMigrationsApi {
-  private readonly validate = new ajvDraft04.default({ allErrors: true }).compile(
-    migrationInputModelSchema(),
-  );
+  private validator?: Promise<ValidateFunction>;
+
+  /** The request model, compiled at the first start request (the sandbox starts without it). */
+  private model(): Promise<ValidateFunction> {
+    this.validator ??= (async () => {
+      const [{ default: ajvDraft04 }, { migrationInputModelSchema }] = await Promise.all([
+        import('ajv-draft-04'),
+        import('../lambdas/migration/input-json-schema.js'),
+      ]);
+      return new ajvDraft04.default({ allErrors: true }).compile(migrationInputModelSchema());
+    })();
+    return this.validator;
+  }
 
   constructor(
     private readonly accountId: () => string,
@@ -121,7 +129,8 @@ export class LocalMigrationsApi {
       } catch (error) {
         problem = `[body: not JSON (${(error as Error).message})]`;
       }
-      if (problem === undefined && !this.validate(body)) problem = describeErrors(this.validate.errors);
+      const validate = await this.model();
+      if (problem === undefined && !validate(body)) problem = describeErrors(validate.errors);
       if (problem !== undefined) {
         return json(
           400,

@@ -13,7 +13,7 @@ import { AwsFault } from './protocol/errors.js';
 export const faultSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('api-error'),
-    service: z.enum(['elasticache', 'route53', 'kms', 'secretsmanager']),
+    service: z.enum(['elasticache', 'route53', 'kms', 'secretsmanager', 'monitoring']),
     operation: z.string().min(1),
     code: z.string().min(1),
     message: z.string().optional(),

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FUNCTIONS, functionSubstitutions, WORKFLOWS } from '../statemachine/manifest.js';
+import {
+  FUNCTIONS,
+  functionSubstitutions,
+  STOPPED_MIGRATION_ROLLBACK,
+  WORKFLOWS,
+} from '../statemachine/manifest.js';
 import type { Sandbox } from './index.js';
 import type { StatusChangeRule } from './services/stepfunctions/store.js';
 import { type LambdaHandler, type LocalRunOptions, runLocal, substitute } from './stepfunctions.js';
@@ -105,6 +110,7 @@ export function localStateMachines(
     ...Object.entries(WORKFLOWS).map(([name, { file }]) => ({ name, file })),
     // The fleet batch, deployed by its own construct (infra/lib/constructs/fleet-batch.ts).
     { name: 'MigrateFleet', file: 'migrate-fleet.asl.json' },
+    { name: STOPPED_MIGRATION_ROLLBACK.name as string, file: STOPPED_MIGRATION_ROLLBACK.file as string },
   ];
   const substitutions: Record<string, string> = { ...LOCAL_SUBSTITUTIONS, ...extra };
   for (const { name } of workflows) substitutions[`${name}StateMachineArn`] = arnOf(name);
@@ -126,6 +132,6 @@ export const STOPPED_MIGRATION_RULES: StatusChangeRule[] = [
   {
     source: 'MigrateReplicationGroup',
     statuses: ['ABORTED', 'TIMED_OUT'],
-    target: 'RollbackStoppedMigration',
+    target: STOPPED_MIGRATION_ROLLBACK.name,
   },
 ];

@@ -137,6 +137,15 @@ export const WORKFLOWS = {
 
 export type WorkflowName = keyof typeof WORKFLOWS;
 
+/**
+ * Not started by operators: the deployment's status-change rule starts it when a migration is
+ * stopped (StopExecution) or times out, since no Catch runs then (docs/cli.md, "Cancel").
+ */
+export const STOPPED_MIGRATION_ROLLBACK = {
+  name: 'RollbackStoppedMigration',
+  file: 'rollback-stopped-migration.asl.json',
+} as const;
+
 /** The substitutions of every function's ARN: `{ PreflightFunctionArn: arnOf('preflight'), … }`. */
 export function functionSubstitutions<T>(
   arnOf: (name: FunctionName, spec: FunctionSpec) => T,

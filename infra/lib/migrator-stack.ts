@@ -24,6 +24,7 @@ import {
   FUNCTIONS,
   type FunctionName,
   functionSubstitutions,
+  STOPPED_MIGRATION_ROLLBACK,
   WORKFLOWS,
   type WorkflowName,
 } from '../../statemachine/manifest.js';
@@ -38,12 +39,6 @@ import { MigrationMonitoring } from './constructs/monitoring.js';
 import { MigrationNotifications } from './constructs/notifications.js';
 import { acknowledge } from './nag.js';
 import { type PermissionScope, permissions, stepPermissions } from './permissions.js';
-
-/** Started by a status-change rule when a migration is stopped or times out (no Catch runs then). */
-export const STOPPED_MIGRATION_ROLLBACK = {
-  name: 'RollbackStoppedMigration',
-  file: 'rollback-stopped-migration.asl.json',
-} as const;
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -375,9 +375,18 @@ export const permissions = {
     ];
   },
 
-  /** Creates the encrypted target from the intermediate snapshot, tagged as a target. */
+  /**
+   * Creates the encrypted target from the intermediate snapshot, tagged as a target, then points
+   * its automatic backups at a replica (SetBackupNode: ModifyReplicationGroup on targets only).
+   */
   restore(scope: PermissionScope): PolicyStatement[] {
     return [
+      new PolicyStatement({
+        sid: 'SetTargetBackupNode',
+        actions: ['elasticache:ModifyReplicationGroup'],
+        resources: [elasticacheArn(scope, 'replicationgroup:*')],
+        conditions: { StringEquals: { [`aws:ResourceTag/${TAG_ROLE}`]: ROLE_TARGET } },
+      }),
       elasticacheRead('ReadCaches'),
       listTags(),
       new PolicyStatement({

@@ -413,18 +413,19 @@ async function answer(migrationId: string, send: () => Promise<unknown>) {
 
 export interface Cancellation {
   migrationId: string;
-  status: 'ABORTED';
-  stopDate: string;
-  /** The step it was stopped in. */
+  /** `gate-rejected`: it waited at a gate, failed so that its own rollback runs now; `stopped`: StopExecution. */
+  cancelled: 'gate-rejected' | 'stopped';
+  /** The step it was in. */
   stoppedIn?: string;
 }
 
 /**
- * POST /migrations/{id}/cancel: StopExecution. Step Functions runs no Catch for a stopped
+ * POST /migrations/{id}/cancel, as the project's CLI cancels: a migration waiting at an approval
+ * gate has the gate failed (MigrationCancelledError), and the execution's own Catch rolls it back
+ * at once. Anywhere else it is stopped (StopExecution): Step Functions runs no Catch for a stopped
  * execution, so the deployment's rule on "Step Functions Execution Status Change" (ABORTED) starts
- * RollbackStoppedMigration, which waits out the step that was running, rebuilds the migration
- * state from the history and runs the migration's own rollback: nothing is abandoned. The error
- * and cause name who cancelled and why.
+ * RollbackStoppedMigration, which waits out the step that was running, rebuilds the migration state
+ * from the history and runs the same rollback: nothing is abandoned. The cause names who and why.
  */
 export async function cancelMigration(
   context: ApiContext,
@@ -433,18 +434,26 @@ export async function cancelMigration(
 ): Promise<Cancellation> {
   const { reason } = parseDecisionBody(body);
   const progress = await waitingGate(context, migrationId, 'cancel');
-  const by = context.caller ?? 'an API caller';
-  const out = await context.sfn.send(
-    new StopExecutionCommand({
-      executionArn: executionArnOf(context.stateMachineArn, migrationId),
-      error: 'MigrationCancelledError',
-      cause: `Cancelled by ${by} through the API${reason ? `: ${reason}` : ''}`,
-    }),
-  );
+  const cause = `Cancelled by ${context.caller ?? 'an API caller'} through the API${reason ? `: ${reason}` : ''}`;
+  const gate = progress.waitingFor;
+  if (gate) {
+    await answer(migrationId, () =>
+      context.sfn.send(
+        new SendTaskFailureCommand({ taskToken: gate.taskToken, error: 'MigrationCancelledError', cause }),
+      ),
+    );
+  } else {
+    await context.sfn.send(
+      new StopExecutionCommand({
+        executionArn: executionArnOf(context.stateMachineArn, migrationId),
+        error: 'MigrationCancelledError',
+        cause,
+      }),
+    );
+  }
   return {
     migrationId,
-    status: 'ABORTED',
-    stopDate: (out.stopDate ?? context.now?.() ?? new Date()).toISOString(),
+    cancelled: gate ? 'gate-rejected' : 'stopped',
     ...(progress.currentStep ? { stoppedIn: progress.currentStep } : {}),
   };
 }

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeReplicationGroupsCommand,
   DescribeSnapshotsCommand,
@@ -172,8 +173,43 @@ function fixture(options: ReturnType<typeof parse>) {
         },
       ],
     },
+    // The operator's alarms on the source: carried over to the new group, removed with the source.
+    cloudwatch: {
+      alarms: [
+        {
+          name: `${group.id}-memory`,
+          metricName: 'DatabaseMemoryUsagePercentage',
+          dimensions: { ReplicationGroupId: group.id },
+          threshold: 80,
+          alarmActions: [DEMO_TOPIC_ARN],
+        },
+        {
+          name: `${group.id}-cpu`,
+          metricName: 'EngineCPUUtilization',
+          dimensions: { CacheClusterId: options.clusterMode ? `${group.id}-0001-001` : `${group.id}-001` },
+          threshold: 90,
+          alarmActions: [DEMO_TOPIC_ARN],
+        },
+      ],
+    },
     faults: options.fault ? FAULTS[options.fault]!.faults : [],
   } as const;
+}
+
+const DEMO_TOPIC_ARN = `arn:aws:sns:us-east-1:123456789012:${LOCAL_APPROVAL_TOPIC}`;
+
+/** Every alarm of the account, by name, with the cache its dimensions name. */
+async function alarmsOf(sandbox: Sandbox): Promise<{ name: string; watches: string }[]> {
+  const cw = new CloudWatchClient({
+    endpoint: sandbox.endpoint,
+    region: sandbox.region,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  const out = await cw.send(new DescribeAlarmsCommand({ MaxRecords: 100 }));
+  return (out.MetricAlarms ?? []).map((a) => ({
+    name: a.AlarmName!,
+    watches: (a.Dimensions ?? []).map((d) => `${d.Name}=${d.Value}`).join(','),
+  }));
 }
 
 async function main(): Promise<number> {
@@ -188,6 +224,7 @@ async function main(): Promise<number> {
     `starting the sandbox (real redis-server nodes, ${options.clusterMode ? '3 shards x 2 nodes' : 'primary + 2 replicas'}${options.tlsAuth ? ', TLS + AUTH' : ''})`,
   );
   const sandbox: Sandbox = await startSandbox({ fixture: fixture(options) as never, dataPlane: 'redis' });
+  const alarmsBefore = await alarmsOf(sandbox);
   try {
     const caFile = sandbox.tlsCa?.certFile;
     configureLocalEnvironment(sandbox, {
@@ -362,6 +399,7 @@ async function main(): Promise<number> {
           : {}),
       },
       seededKeys: seeded,
+      alarms: { before: alarmsBefore, after: await alarmsOf(sandbox) },
       seconds: (Date.now() - started) / 1000,
     };
     if (options.fault) {

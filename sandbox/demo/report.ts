@@ -28,6 +28,8 @@ export interface DemoReport {
     counter?: { key: string; value: number; incrsAcknowledged: number };
   };
   seededKeys: number;
+  /** The account's CloudWatch alarms before and after, with the cache each watches. */
+  alarms?: { before: { name: string; watches: string }[]; after: { name: string; watches: string }[] };
   seconds: number;
 }
 
@@ -57,6 +59,17 @@ export function printReport(report: DemoReport, file: string): void {
     }
     for (const d of s.dns) rows.push([`DNS ${d.recordName}`, `${d.from} -> ${d.to}`]);
     rows.push(['final snapshot', s.source.finalSnapshotName ?? '(none)']);
+    rows.push(['backup node', s.backupNode ?? "(ElastiCache's choice)"]);
+    for (const moved of s.alarms?.copied ?? []) rows.push(['alarm moved', `${moved.from} -> ${moved.name}`]);
+    for (const name of s.alarms?.recommended ?? []) rows.push(['alarm added', name]);
+    if (s.alarms?.sourceAlarmsDeleted.length)
+      rows.push(['alarms removed', s.alarms.sourceAlarmsDeleted.join(', ')]);
+  }
+  if (report.alarms) {
+    const list = (alarms: { name: string; watches: string }[]) =>
+      alarms.map((a) => `${a.name} [${a.watches}]`).join(', ') || '(none)';
+    rows.push(['alarms before', list(report.alarms.before)]);
+    rows.push(['alarms after', list(report.alarms.after)]);
   }
   rows.push([
     'new group',

@@ -206,6 +206,23 @@ export function kmsService(ctx: SandboxContext, store: KmsStore): ServiceDefinit
         if (!input.KeyId) throw missing('KeyId');
         if (!input.GranteePrincipal) throw missing('GranteePrincipal');
         if (!input.Operations?.length) throw missing('Operations');
+        // CreateGrant takes a key ID or key ARN, not an alias ("Specify the key ID or key ARN of the
+        // KMS key", API_CreateGrant.html). The error AWS gives an alias is undocumented: NotFound here.
+        if (/^alias\/|^arn:aws[\w-]*:kms:[^:]+:\d{12}:alias\//.test(input.KeyId)) {
+          throw new AwsFault(
+            'NotFoundException',
+            `CreateGrant takes a key ID or key ARN, not an alias: ${input.KeyId}. Resolve it with DescribeKey first.`,
+          );
+        }
+        // Operations: the GrantOperation enum of the model.
+        const allowed = Object.values(kmsModel.GrantOperation) as string[];
+        const unknown = input.Operations.filter((op) => !allowed.includes(op));
+        if (unknown.length > 0) {
+          throw new AwsFault(
+            'ValidationException',
+            `1 validation error detected: Value '[${unknown.join(', ')}]' at 'operations' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`,
+          );
+        }
         const key = store.require(input.KeyId);
         if (key.state === 'Disabled') throw new AwsFault('DisabledException', `${key.arn} is disabled.`);
         if (key.state === 'PendingDeletion')

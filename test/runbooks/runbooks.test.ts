@@ -116,14 +116,19 @@ const RUNBOOKS: Record<string, RegExp[]> = {
     /waits at beforeCutover/,
     /waits at beforeDeleteSource/,
     /"decision": "rejected"/,
-    /"status": "ABORTED"/,
+    /"cancelled": "gate-rejected"/,
     /"error": "MigrationCancelledError"/,
   ],
 };
 
 describe('runbooks', () => {
-  it('finds run blocks in every runbook it runs', () => {
-    for (const file of Object.keys(RUNBOOKS)) {
+  it('finds run blocks in every runbook of a way to start a migration', () => {
+    for (const file of [
+      'runbooks/start-from-console.md',
+      'runbooks/start-via-api.md',
+      'runbooks/start-via-cli.md',
+      'runbooks/approvals.md',
+    ]) {
       expect(shellBlocks(readFileSync(file, 'utf8')).length, file).toBeGreaterThan(2);
     }
   });

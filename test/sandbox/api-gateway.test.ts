@@ -140,7 +140,7 @@ describe('the migrations API on the sandbox', () => {
     await until('api-approve', (m) => m.status !== 'RUNNING');
   });
 
-  it('cancels a running migration with StopExecution, naming who and why', async () => {
+  it('cancels a migration at a gate into its own rollback, naming who and why', async () => {
     const clusterWithGate = {
       ...JSON.parse(example('cluster-mode.json')),
       approvals: { beforeSnapshot: true },
@@ -150,12 +150,22 @@ describe('the migrations API on the sandbox', () => {
     const cancelled = await curl('POST', '/migrations/api-cancel/cancel', '{"reason":"wrong group"}');
     expect(cancelled).toMatchObject({
       status: 200,
-      body: { status: 'ABORTED', stoppedIn: 'AwaitSnapshotApproval' },
+      body: { cancelled: 'gate-rejected', stoppedIn: 'AwaitSnapshotApproval' },
     });
     const ended = await until('api-cancel', (m) => m.status !== 'RUNNING');
-    expect(ended).toMatchObject({ status: 'ABORTED', error: 'MigrationCancelledError' });
+    expect(ended).toMatchObject({ status: 'FAILED', error: 'MigrationCancelledError' });
     expect(String(ended.cause)).toContain('wrong group');
+    expect(await sandbox.dynamodb.claims()).toEqual([]);
     expect((await curl('POST', '/migrations/api-cancel/cancel')).status).toBe(409);
     expect((await curl('GET', '/migrations/no-such-migration')).status).toBe(404);
+  });
+
+  it('cancels a migration between gates with StopExecution', async () => {
+    await curl('POST', '/migrations?name=api-stop', example('standard-with-dns.json'));
+    await until('api-stop', (m) => (m.steps as unknown[]).length > 0);
+    const cancelled = await curl('POST', '/migrations/api-stop/cancel', '{"reason":"incident"}');
+    expect(cancelled).toMatchObject({ status: 200, body: { cancelled: 'stopped' } });
+    const ended = await until('api-stop', (m) => m.status !== 'RUNNING');
+    expect(ended).toMatchObject({ status: 'ABORTED', error: 'MigrationCancelledError' });
   });
 });

@@ -104,16 +104,37 @@ describe('KMS ListAliases', () => {
 });
 
 describe('KMS CreateGrant', () => {
-  it('grants on an enabled key and returns a grant id and token', async () => {
+  it('grants on an enabled key named by its key ARN or key id, and returns a grant id and token', async () => {
+    const byId = await kms.send(
+      new CreateGrantCommand({
+        KeyId: KEY_ARN.split('/').pop(),
+        GranteePrincipal: 'someone',
+        Operations: ['Decrypt'],
+      }),
+    );
+    expect(byId.GrantId).toMatch(/^[0-9a-f]{32}$/);
     const out = await kms.send(
       new CreateGrantCommand({
-        KeyId: 'alias/cache',
+        KeyId: KEY_ARN,
         GranteePrincipal: 'elasticache.eu-west-1.amazonaws.com',
         Operations: ['Encrypt', 'Decrypt', 'GenerateDataKey'],
       }),
     );
     expect(out.GrantId).toMatch(/^[0-9a-f]{32}$/);
     expect(out.GrantToken).toEqual(expect.any(String));
+  });
+
+  it('refuses an alias (CreateGrant takes a key id or key ARN) and an operation outside the enum', async () => {
+    const grant = (KeyId: string, Operations: string[]) =>
+      kms.send(
+        new CreateGrantCommand({ KeyId, GranteePrincipal: 'someone', Operations: Operations as never }),
+      );
+    expect((await failure(grant('alias/cache', ['Decrypt']))).name).toBe('NotFoundException');
+    expect((await failure(grant(KEY_ARN.replace(/key\/.*/, 'alias/cache'), ['Decrypt']))).name).toBe(
+      'NotFoundException',
+    );
+    expect((await failure(grant(KEY_ARN, ['Decrypt', 'UseItAnyway']))).name).toBe('ValidationException');
+    expect((await grant(KEY_ARN, ['Decrypt', 'RetireGrant'])).GrantId).toBeDefined();
   });
 
   it('fails with DisabledException on a disabled key', async () => {

@@ -221,6 +221,37 @@ describe('alarms carried over', () => {
     expect(await account()).toEqual(before);
   });
 
+  it('a CopyAlarms that fails half-way rolls back: the copies it made are deleted, the source alarms unmarked', async () => {
+    const before = await account();
+    // The first copy is created, every later PutMetricAlarm is denied.
+    bed.sandbox.injectFaults({
+      type: 'api-error',
+      service: 'monitoring',
+      operation: 'PutMetricAlarm',
+      code: 'AccessDenied',
+      skip: 1,
+      times: 'always',
+    });
+    const result = await bed.run(input);
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('AccessDenied');
+    expect(await bed.groupIds()).toEqual(['orders', 'sessions']);
+    expect(await account()).toEqual(before);
+  });
+
+  it('rides out CloudWatch throttling (DescribeAlarms throttled, the step retried)', async () => {
+    bed.sandbox.injectFaults({
+      type: 'api-error',
+      service: 'monitoring',
+      operation: 'DescribeAlarms',
+      code: 'Throttling',
+      times: 3,
+    });
+    const result = await bed.run(input);
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect((result.output as MigrationSummary).alarms?.copied).toHaveLength(3);
+  });
+
   it('creates the recommended set on request, to the deployment topic, where the source has none', async () => {
     await bed.sandbox.reset(fleet());
     const result = await bed.run({ ...input, alarms: { recommended: true } });
@@ -264,6 +295,9 @@ describe('backups from a replica', () => {
     const role = group.NodeGroups?.[0]?.NodeGroupMembers?.find((m) => m.CacheClusterId === node)?.CurrentRole;
     expect(role).toBe('replica');
     expect((result.output as MigrationSummary).backupNode).toBe(node);
+    // The daily backup then runs on that replica.
+    const backup = bed.sandbox.elasticache.beginAutomaticBackup('orders-atrest', 60_000);
+    expect(backup.cacheClusterId).toBe(node);
   });
 
   it('leaves a cluster-mode-enabled group to ElastiCache (the parameter cannot be set there)', async () => {

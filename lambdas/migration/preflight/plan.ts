@@ -299,6 +299,9 @@ export function buildCreateRequest(p: {
     ],
   };
   if (clusterEnabled) {
+    // Always the whole shape: a cluster mode enabled snapshot restored without it is undocumented
+    // (docs/aws-behaviour.md, Restore). Groups described before ClusterMode existed are `enabled`.
+    request.ClusterMode = source.ClusterMode ?? 'enabled';
     request.NumNodeGroups = nodeGroups.length;
     request.ReplicasPerNodeGroup = Math.max(0, (nodeGroups[0]?.NodeGroupMembers?.length ?? 1) - 1);
     request.NodeGroupConfiguration = nodeGroups.map((ng) => {

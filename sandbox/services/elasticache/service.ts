@@ -563,6 +563,14 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
           requestedMode === 'enabled' ||
           (input.NumNodeGroups ?? 1) > 1 ||
           (input.NodeGroupConfiguration?.length ?? 0) > 1;
+        // A cluster mode enabled snapshot restored without its shape: what AWS does is undocumented
+        // (one report: a default 3-shard cluster). The stricter case: refused, so the restore must
+        // send NumNodeGroups or NodeGroupConfiguration (docs/aws-behaviour.md, Restore).
+        if (snapshotCluster && input.NumNodeGroups === undefined && !input.NodeGroupConfiguration?.length) {
+          throw combination(
+            `Snapshot ${from?.name} is of a cluster mode enabled group: give NumNodeGroups or NodeGroupConfiguration (and ClusterMode) to restore it.`,
+          );
+        }
         const shardsFromSnapshot = from?.shards.length;
         const shardCount =
           input.NumNodeGroups ?? input.NodeGroupConfiguration?.length ?? shardsFromSnapshot ?? 1;

@@ -632,6 +632,8 @@ export class ElastiCacheStore {
     this.requireAvailable(group, 'start its automatic backup');
     const stamp = new Date(this.ctx.clock.now()).toISOString().slice(0, 16).replace(/[T:]/g, '-');
     return this.beginSnapshot(group, `automatic.${group.id}-${stamp}`, {
+      // From the node SnapshottingClusterId names, where one is set (cluster mode disabled).
+      ...(group.backupClusterId ? { memberId: group.backupClusterId } : {}),
       tags: [],
       automated: true,
       realisticMs,

@@ -285,6 +285,13 @@ const EXPECTED: Record<FunctionName, Record<string, unknown>> = {
     CreateGrantForElastiCache: CREATE_GRANT,
   },
   restore: {
+    SetTargetBackupNode: {
+      Effect: 'Allow',
+      Action: 'elasticache:ModifyReplicationGroup',
+      Resource: `${EC}:replicationgroup:*`,
+      Condition: { StringEquals: { 'aws:ResourceTag/at-rest-migrator:role': 'target' } },
+      Sid: 'SetTargetBackupNode',
+    },
     ReadCaches: READ,
     ReadCacheTags: READ_TAGS,
     CreateEncryptedTargetGroup: {

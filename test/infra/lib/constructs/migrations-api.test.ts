@@ -1,7 +1,14 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import ajvDraft04 from 'ajv-draft-04';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BAD_REQUEST_BODY_TEMPLATE } from '../../../../infra/lib/constructs/migrations-api.js';
+import { MigratorFunction } from '../../../../infra/lib/constructs/migrator-function.js';
+import { REPOSITORY_SOURCES } from '../../../../infra/lib/migrator-stack.js';
 import { migrationInputModelSchema } from '../../../../lambdas/migration/input-json-schema.js';
 import { logicalIdOf, statementsOfRole, synthesize } from '../../support.js';
 
@@ -162,4 +169,33 @@ describe("the API function's role", () => {
       },
     });
   });
+});
+
+describe("the API function's bundle", () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'migrator-api-bundle-'));
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('is an ESM file that loads on Node with its configuration and exports the handler', async () => {
+    const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+    const bundleStack = new Stack(app, 'ApiBundle', {
+      env: { account: '123456789012', region: 'eu-west-1' },
+    });
+    const fn = new MigratorFunction(bundleStack, 'Api', {
+      entry: join(REPOSITORY_SOURCES.handlersDir, 'api.ts'),
+      description: 'api',
+    });
+    app.synth();
+    Object.assign(process.env, {
+      AWS_REGION: 'eu-west-1',
+      STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:MigrateReplicationGroup',
+      MIGRATIONS_TABLE_NAME: 'migrations',
+    });
+    const metadata = (
+      fn.function.node.defaultChild as unknown as { cfnOptions: { metadata: Record<string, string> } }
+    ).cfnOptions.metadata;
+    const dir = join(outdir, metadata['aws:asset:path'] ?? '');
+    expect(readdirSync(dir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+    const module = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as { handler?: unknown };
+    expect(typeof module.handler).toBe('function');
+  }, 180_000);
 });
