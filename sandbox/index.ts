@@ -9,21 +9,31 @@ import { RedisDataPlane, type RedisDataPlaneOptions } from './redis/dataplane.js
 import { SandboxServer } from './server.js';
 import { CloudWatchStore, cloudWatchService } from './services/cloudwatch.js';
 import { ElastiCacheStore, elastiCacheService } from './services/elasticache/service.js';
+import { EventBridgeStore, eventBridgeService } from './services/eventbridge.js';
 import { KmsStore, kmsService } from './services/kms.js';
 import { Route53Store, route53Service } from './services/route53.js';
+import { S3Store, s3Service } from './services/s3.js';
 import { SecretStore, secretsManagerService } from './services/secretsmanager.js';
 import { SnsStore, snsService } from './services/sns.js';
 import { stepFunctionsService } from './services/stepfunctions/service.js';
 import { StepFunctionsStore } from './services/stepfunctions/store.js';
 import type { SandboxContext } from './services/types.js';
 import type { LambdaHandler } from './stepfunctions.js';
-import { localStateMachines, STOPPED_MIGRATION_RULES } from './workflow.js';
+import {
+  LOCAL_FLEET_TOPIC,
+  LOCAL_REPORTS_BUCKET,
+  localStateMachines,
+  STOPPED_MIGRATION_RULES,
+} from './workflow.js';
 
 export type { ClaimItem } from './dynamodb.js';
 export { SANDBOX_MIGRATIONS_TABLE } from './dynamodb.js';
 export type { FaultSpec } from './faults.js';
 export type { FixtureInput } from './fixture.js';
 export { FixtureError, loadFixtureFile, parseFixture } from './fixture.js';
+
+/** The S3 bucket every sandbox has: the fleet batch's plans and reports (REPORTS_BUCKET_NAME). */
+export const SANDBOX_REPORTS_BUCKET = LOCAL_REPORTS_BUCKET;
 
 export interface SandboxOptions {
   fixture?: FixtureInput | Fixture;
@@ -61,6 +71,8 @@ export interface SandboxWorld {
   elasticache: ElastiCacheStore;
   route53: Route53Store;
   sns: SnsStore;
+  s3: S3Store;
+  eventBridge: EventBridgeStore;
   cloudwatch: CloudWatchStore;
   /**
    * Step Functions: every workflow of `statemachine/` preloaded under the deployment's name, run
@@ -108,10 +120,14 @@ async function buildWorld(
   const cloudwatch = new CloudWatchStore(ctx);
   const elasticache = new ElastiCacheStore(ctx, kms, secrets, dataPlane);
   const route53 = new Route53Store(ctx, (ref) => elasticache.endpointOf(ref.group, ref.endpoint));
+  const s3 = new S3Store(ctx);
+  s3.addBucket(SANDBOX_REPORTS_BUCKET);
+  const eventBridge = new EventBridgeStore();
 
   for (const key of fixture.kms.keys) kms.addKey(key);
   for (const secret of fixture.secretsManager.secrets) secrets.add(secret.name, secret.value);
   for (const topic of fixture.sns.topics) sns.addTopic(topic);
+  sns.addTopic(LOCAL_FLEET_TOPIC);
   for (const group of fixture.elasticache.parameterGroups) elasticache.seedParameterGroup(group);
   for (const group of fixture.elasticache.replicationGroups) await elasticache.seedGroup(group);
   elasticache.seedNetwork(fixture.elasticache);
@@ -137,6 +153,8 @@ async function buildWorld(
     elasticache,
     route53,
     sns,
+    s3,
+    eventBridge,
     cloudwatch,
     stepfunctions,
   };
@@ -146,6 +164,8 @@ async function buildWorld(
     kmsService(ctx, kms),
     secretsManagerService(ctx, secrets),
     snsService(ctx, sns),
+    s3Service(ctx, s3),
+    eventBridgeService(ctx, eventBridge),
     cloudWatchService(ctx, cloudwatch),
     stepFunctionsService(ctx, stepfunctions),
   ];

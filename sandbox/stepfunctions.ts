@@ -85,6 +85,11 @@ export interface LocalRunOptions {
   /** Answers `.waitForTaskToken` tasks, after their function ran (approval gates). */
   decide?: (request: ApprovalRequest) => Promise<ApprovalDecision>;
   onEvent?: (event: LocalExecutionEvent) => void;
+  /**
+   * Handlers of Task resources other than Lambda (`states:startExecution.sync:2`, the sandbox's
+   * Distributed Map: sandbox/distributed-map.ts), by Resource; they get the state's effective input.
+   */
+  integrations?: Record<string, (input: unknown) => Promise<unknown>>;
   /** Every event in the order AWS records it (the sandbox's GetExecutionHistory). */
   onHistory?: (item: LocalHistoryItem) => void;
   /**
@@ -117,6 +122,8 @@ export function substitute(definition: string, substitutions: Record<string, str
   return substituteDefinition(definition, substitutions, 'the definition');
 }
 
+const validatedDefinitions = new Set<string>();
+
 /** What Lambda returns for a function error, which Step Functions turns into Error and Cause. */
 class LambdaFunctionError extends Error {
   constructor(error: unknown) {
@@ -126,7 +133,7 @@ class LambdaFunctionError extends Error {
   }
 }
 
-class TaskFailure extends Error {
+export class TaskFailure extends Error {
   constructor(name: string, cause: string) {
     super(cause);
     this.name = name;
@@ -160,6 +167,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalExecution
       retryIntervalOverrides[name] = options.retryMs;
     if (state.Type !== 'Task') continue;
     const resource = String(state.Resource);
+    const integration = options.integrations?.[resource];
+    if (integration) {
+      taskHandlers[name] = (effectiveInput) => integration(effectiveInput);
+      continue;
+    }
     if (
       resource !== 'arn:aws:states:::lambda:invoke' &&
       resource !== 'arn:aws:states:::lambda:invoke.waitForTaskToken'
@@ -242,9 +254,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalExecution
     };
   }
 
+  // Validating a definition takes the engine about a second: once per definition is enough.
+  const validationKey = JSON.stringify(definition);
+  const validated = validatedDefinitions.has(validationKey);
   const machine = new StateMachine(definition as never, {
-    validationOptions: { checkPaths: true, checkArn: false },
+    validationOptions: validated ? { noValidate: true } : { checkPaths: true, checkArn: false },
   });
+  validatedDefinitions.add(validationKey);
   const startTime = new Date().toISOString();
   const execution = machine.run(options.input as never, {
     overrides: {

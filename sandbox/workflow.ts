@@ -22,15 +22,30 @@ export const MIGRATION_DEFINITION_FILE = fileURLToPath(
 
 export const LOCAL_KMS_ALIAS = 'alias/elasticache-at-rest';
 export const LOCAL_APPROVAL_TOPIC = 'migration-approvals';
+/** The SNS topic announcing fleet reports; every sandbox has it, as it has the reports bucket. */
+export const LOCAL_FLEET_TOPIC = 'fleet-reports';
+/** The S3 bucket of the fleet batch's plans and reports; every sandbox has it. */
+export const LOCAL_REPORTS_BUCKET = 'at-rest-migrator-reports';
+/**
+ * The fleet batch's functions (statemachine/migrate-fleet.asl.json), by substitution. The stack's
+ * FleetBatch construct deploys them (infra/lib/constructs/fleet-batch.ts), not the manifest.
+ */
+export const FLEET_FUNCTIONS = {
+  FleetDiscoverFunctionArn: 'fleet-discover',
+  FleetAdmitFunctionArn: 'fleet-admit',
+  FleetRecordFunctionArn: 'fleet-record',
+  FleetReportFunctionArn: 'fleet-report',
+} as const;
 
 export function localFunctionArn(name: string): string {
   return `arn:aws:lambda:us-east-1:123456789012:function:at-rest-migrator-${name}`;
 }
 
 /** Every function's substitution, bound to its local ARN (the handler's name). */
-export const LOCAL_SUBSTITUTIONS: Record<string, string> = functionSubstitutions((_name, spec) =>
-  localFunctionArn(spec.handler),
-);
+export const LOCAL_SUBSTITUTIONS: Record<string, string> = {
+  ...functionSubstitutions((_name, spec) => localFunctionArn(spec.handler)),
+  ...Object.fromEntries(Object.entries(FLEET_FUNCTIONS).map(([key, name]) => [key, localFunctionArn(name)])),
+};
 
 /**
  * Points the handlers at the sandbox, as a deployment's environment would. Must run before the
@@ -40,6 +55,8 @@ export function configureLocalEnvironment(sandbox: Sandbox, extra: Record<string
   Object.assign(process.env, sandbox.env, {
     DEFAULT_KMS_KEY_ID: LOCAL_KMS_ALIAS,
     APPROVAL_TOPIC_ARN: `arn:aws:sns:${sandbox.region}:${sandbox.accountId}:${LOCAL_APPROVAL_TOPIC}`,
+    REPORTS_BUCKET_NAME: LOCAL_REPORTS_BUCKET,
+    FLEET_REPORT_TOPIC_ARN: `arn:aws:sns:${sandbox.region}:${sandbox.accountId}:${LOCAL_FLEET_TOPIC}`,
     // The recommended alarms notify the deployment's topic; locally, the approval topic stands in.
     ALARM_TOPIC_ARN: `arn:aws:sns:${sandbox.region}:${sandbox.accountId}:${LOCAL_APPROVAL_TOPIC}`,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
@@ -51,7 +68,8 @@ export function configureLocalEnvironment(sandbox: Sandbox, extra: Record<string
 /** Imports every handler that exists, keyed by its local function ARN. */
 export async function loadHandlers(): Promise<Record<string, LambdaHandler>> {
   const handlers: Record<string, LambdaHandler> = {};
-  for (const { handler: name } of Object.values(FUNCTIONS)) {
+  const names = [...Object.values(FUNCTIONS).map((f) => f.handler), ...Object.values(FLEET_FUNCTIONS)];
+  for (const name of names) {
     const path = fileURLToPath(new URL(`../lambdas/handlers/${name}.ts`, import.meta.url));
     try {
       readFileSync(path);
@@ -90,6 +108,8 @@ export function localStateMachines(
 ): { name: string; definition: string }[] {
   const workflows = [
     ...Object.entries(WORKFLOWS).map(([name, { file }]) => ({ name, file })),
+    // The fleet batch, deployed by its own construct (infra/lib/constructs/fleet-batch.ts).
+    { name: 'MigrateFleet', file: 'migrate-fleet.asl.json' },
     { name: STOPPED_MIGRATION_ROLLBACK.name as string, file: STOPPED_MIGRATION_ROLLBACK.file as string },
   ];
   const substitutions: Record<string, string> = { ...LOCAL_SUBSTITUTIONS, ...extra };

@@ -210,6 +210,42 @@ export const configSchema = z
         path: ['emails'],
       })
       .default({ emails: [] }),
+    /** The scheduled fleet batch (statemachine/migrate-fleet.asl.json, runbooks/scheduled-batch.md). */
+    fleet: z
+      .strictObject({
+        schedule: z
+          .strictObject({
+            /** Off by default: a batch changes many groups; turn it on once a dry run reads right. */
+            enabled: z.boolean().default(false),
+            expression: z
+              .string()
+              .regex(
+                /^(cron|rate)\(.+\)$/,
+                'expected an EventBridge Scheduler expression such as cron(0 1 ? * MON-THU *)',
+              )
+              .default('cron(0 1 ? * MON-THU *)'),
+            timezone: z.string().min(1).default('UTC'),
+            flexibleWindowMinutes: z.number().int().min(0).max(1440).default(15),
+            /** The fleet execution input (selection, maxConcurrency, window, ...). */
+            input: z.record(z.string(), z.unknown()).default({ dryRun: true }),
+          })
+          .default({
+            enabled: false,
+            expression: 'cron(0 1 ? * MON-THU *)',
+            timezone: 'UTC',
+            flexibleWindowMinutes: 15,
+            input: { dryRun: true },
+          }),
+      })
+      .default({
+        schedule: {
+          enabled: false,
+          expression: 'cron(0 1 ? * MON-THU *)',
+          timezone: 'UTC',
+          flexibleWindowMinutes: 15,
+          input: { dryRun: true },
+        },
+      }),
     /** Tags added to every resource of the stack. */
     tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
   })

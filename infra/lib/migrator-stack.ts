@@ -30,6 +30,7 @@ import {
 } from '../../statemachine/manifest.js';
 import { type MigratorConfig, normalizeRecordName } from '../config/schema.js';
 import { acknowledgeFindings } from './acknowledgements.js';
+import { FleetBatch } from './constructs/fleet-batch.js';
 import { CacheEncryptionKey, NotificationKey } from './constructs/keys.js';
 import { MigrationStateMachine } from './constructs/migration-state-machine.js';
 import { MigrationsApi } from './constructs/migrations-api.js';
@@ -83,6 +84,8 @@ export class MigratorStack extends Stack {
   readonly verifierSecurityGroup: SecurityGroup;
   /** The exclusive claim of each source group (lambdas/migration/claim.ts). */
   readonly migrationsTable: Table;
+  /** The scheduled fleet batch. */
+  readonly fleet: FleetBatch;
   /** Start, watch and approve migrations over HTTPS with IAM authorization. */
   readonly api: MigrationsApi;
 
@@ -245,6 +248,23 @@ export class MigratorStack extends Stack {
       logRetention,
     });
 
+    this.fleet = new FleetBatch(this, 'Fleet', {
+      handlersDir: sources.handlersDir,
+      stateMachineDir: sources.stateMachineDir,
+      migrationStateMachine: this.workflows.MigrateReplicationGroup.stateMachine,
+      table: this.migrationsTable,
+      topic: this.notifications.topic,
+      topicKey: notificationKey.key,
+      permissionScope,
+      vpcPlacement: { vpc, subnets, securityGroups: [this.verifierSecurityGroup] },
+      defaultKmsKeyArn: this.cacheKey.keyArn,
+      allowedHostedZoneIds: zoneIds,
+      logLevel: config.logging.level,
+      logRetention,
+      includeExecutionData: config.logging.includeExecutionData,
+      schedule: config.fleet.schedule,
+    });
+
     this.notifications.reportExecutions(
       'ExecutionStatusChanged',
       Object.values(this.workflows).map((workflow) => workflow.stateMachine),
@@ -266,6 +286,10 @@ export class MigratorStack extends Stack {
     for (const [name, workflow] of Object.entries(this.workflows)) {
       new CfnOutput(this, `${name}StateMachineArn`, { value: workflow.stateMachine.stateMachineArn });
     }
+    new CfnOutput(this, 'MigrateFleetStateMachineArn', {
+      value: this.fleet.workflow.stateMachine.stateMachineArn,
+    });
+    new CfnOutput(this, 'ReportsBucketName', { value: this.fleet.bucket.bucketName });
     new CfnOutput(this, 'MigrationsApiUrl', {
       value: this.api.api.url,
       description: 'runbooks/start-via-api.md',

@@ -157,6 +157,9 @@ const VARIABLES = {
       expected: 'a DynamoDB table name or ARN',
     },
   ),
+  reportsBucketName: text('REPORTS_BUCKET_NAME', 'to store the fleet batch plans and reports (S3)'),
+  fleetReportTopicArn: text('FLEET_REPORT_TOPIC_ARN', 'to announce the fleet batch report (SNS)'),
+  fleetEventBusName: text('FLEET_EVENT_BUS_NAME', 'to announce the fleet batch report (EventBridge)'),
   stateMachineArn: text('STATE_MACHINE_ARN', 'to start and read migrations (the migrations API)', {
     test: /^arn:[^:]+:states:[^:]+:\d{12}:stateMachine:[^:]+$/,
     expected: 'a Step Functions state machine ARN',

@@ -1,5 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
+import {
+  distributedMapHandler,
+  prepareDistributedMaps,
+  SYNC2_RESOURCE,
+  startSyncResult,
+} from '../../distributed-map.js';
 import { AwsFault } from '../../protocol/errors.js';
 import {
   type ApprovalDecision,
@@ -7,6 +13,7 @@ import {
   type LambdaHandler,
   type LocalExecutionResult,
   runLocal,
+  TaskFailure,
 } from '../../stepfunctions.js';
 import type { SandboxContext } from '../types.js';
 import { ExecutionHistory, type HistoryEvent } from './history.js';
@@ -93,6 +100,11 @@ export class StepFunctionsStore {
   private readonly closedTokens = new Set<string>();
   private readonly controllers = new Map<string, AbortController>();
   private functions?: Promise<Record<string, LambdaHandler>>;
+  /**
+   * State transitions (every state entered, every retry: what Standard workflows bill) by state
+   * machine ARN, Distributed Map children included (bench:fleet reads them).
+   */
+  readonly transitions = new Map<string, number>();
 
   constructor(
     private readonly ctx: SandboxContext,
@@ -206,17 +218,45 @@ export class StepFunctionsStore {
           },
         ]),
       );
+      const timing = scaled ? { waitMs: scaled(30), retryMs: scaled(2) } : {};
+      const count = (event: { type: string }) => {
+        if (event.type === 'StateEntered' || event.type === 'StateRetried')
+          this.transitions.set(machine.arn, (this.transitions.get(machine.arn) ?? 0) + 1);
+      };
+      // What the local engine lacks: startExecution.sync:2 and the Distributed Map (its children
+      // run on the engine, counted but without a history of their own here).
+      const prepared = prepareDistributedMaps(JSON.parse(machine.definition));
+      const integrations: Record<string, (input: unknown) => Promise<unknown>> = {
+        [SYNC2_RESOURCE]: (params) => this.startSync(params),
+      };
+      for (const [resource, map] of Object.entries(prepared.maps))
+        integrations[resource] = distributedMapHandler(map, {
+          runChild: (definition, childInput, childName, signal) =>
+            runLocal({
+              definition,
+              substitutions: {},
+              functions: tracked,
+              input: childInput,
+              executionName: `${name}/${childName}`,
+              signal,
+              ...timing,
+              integrations,
+              onEvent: count,
+            }),
+        });
       return runLocal({
-        definition: machine.definition,
+        definition: JSON.stringify(prepared.definition),
         substitutions: {},
         functions: tracked,
+        integrations,
+        onEvent: count,
         input: parsed,
         executionName: name,
         executionArn,
         stateMachineArn: machine.arn,
         stateMachineName: machine.name,
         signal: controller.signal,
-        ...(scaled ? { waitMs: scaled(30), retryMs: scaled(2) } : {}),
+        ...timing,
         mintTaskToken: () => newTaskToken(),
         decide: (request) => this.waitForToken(executionArn, request),
         onHistory: (item) => {
@@ -242,6 +282,36 @@ export class StepFunctionsStore {
         this.deliverStatusChange(record);
       });
     return record;
+  }
+
+  /**
+   * `states:startExecution.sync:2`: starts a child execution and waits for it to close. Stopping
+   * the parent does not stop the child (docs/fleet.md: a migration is never cut off mid-way).
+   */
+  private async startSync(params: unknown): Promise<unknown> {
+    const p = (params ?? {}) as { StateMachineArn?: string; Name?: string; Input?: unknown };
+    let record: ExecutionRecord;
+    try {
+      const input = typeof p.Input === 'string' ? p.Input : JSON.stringify(p.Input ?? {});
+      record = this.start(p.StateMachineArn, p.Name ?? randomUUID(), input);
+    } catch (error) {
+      if (!(error instanceof AwsFault)) throw error;
+      const code = error.code.endsWith('Exception') ? error.code : `${error.code}Exception`;
+      throw new TaskFailure(`StepFunctions.${code}`, error.message);
+    }
+    await record.settled;
+    return startSyncResult({
+      executionArn: record.executionArn,
+      stateMachineArn: record.stateMachineArn,
+      name: record.name,
+      status: record.status,
+      startDate: record.startDate.getTime(),
+      ...(record.stopDate ? { stopDate: record.stopDate.getTime() } : {}),
+      input: record.input,
+      ...(record.output !== undefined ? { output: JSON.parse(record.output) } : {}),
+      ...(record.error !== undefined ? { error: record.error } : {}),
+      ...(record.cause !== undefined ? { cause: record.cause } : {}),
+    });
   }
 
   /** StopExecution: ABORTED at once, no Catch runs; a function already running goes on. */
@@ -409,6 +479,7 @@ export function checkDefinition(definition: string): void {
     if (state.Type !== 'Task') continue;
     if (
       state.Resource !== 'arn:aws:states:::lambda:invoke' &&
+      state.Resource !== SYNC2_RESOURCE &&
       state.Resource !== 'arn:aws:states:::lambda:invoke.waitForTaskToken'
     )
       throw new AwsFault(

@@ -763,8 +763,13 @@ describe('the functions that speak Redis (data verifier, preflight)', () => {
     const inVpc = Object.values(template.findResources('AWS::Lambda::Function')).filter(
       (resource) => resource.Properties.VpcConfig !== undefined,
     );
+    // The fleet's discovery too: its dry runs prove each group's AUTH token as preflight does.
     expect(inVpc.map((resource) => resource.Properties.Description).sort()).toEqual(
-      [FUNCTIONS.verifyData.description, FUNCTIONS.preflight.description].sort(),
+      [
+        FUNCTIONS.verifyData.description,
+        FUNCTIONS.preflight.description,
+        'Fleet: finds and plans the groups of a batch (dry runs)',
+      ].sort(),
     );
   });
 

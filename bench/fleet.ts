@@ -1,0 +1,99 @@
+/**
+ * 1,000 sandbox groups (null data plane, simulated time) through the fleet batch machine on the
+ * sandbox's Step Functions, each group a child execution of the real per-group machine with the
+ * real handlers. Prints its figures and ratios and ends with one JSON line.
+ *
+ *   npm run bench:fleet                 # BENCH_GROUPS=200 BENCH_CONCURRENCY=20 to narrow
+ *
+ * Cost counts every state transition Standard workflows bill (each state entered, each retry) of
+ * the fleet execution, its Distributed Map children and every per-group execution, at $0.025 per
+ * 1,000 (the list price); Lambda, DynamoDB and S3 charges are not in it.
+ */
+
+import { startSandbox } from '../sandbox/index.js';
+import { configureLocalEnvironment } from '../sandbox/workflow.js';
+import { fleetFixture, maxOverlap, NULL_DATA_MIGRATION } from '../test/support/fleet.js';
+
+const groups = Number(process.env.BENCH_GROUPS ?? 1000);
+const maxConcurrency = Number(process.env.BENCH_CONCURRENCY ?? 40);
+const PRICE_PER_TRANSITION = 0.025 / 1000;
+
+const fixture = fleetFixture({ succeed: groups, replicas: 0 });
+const sandbox = await startSandbox({ fixture, dns: true });
+try {
+  configureLocalEnvironment(sandbox, { DNS_SERVERS: sandbox.dnsServer! });
+  const sfn = sandbox.stepfunctions;
+  const fleetArn = sfn.machineArn('MigrateFleet');
+  const migrationArn = sfn.machineArn('MigrateReplicationGroup');
+  const started = Date.now();
+  const run = sfn.start(
+    fleetArn,
+    'bench',
+    JSON.stringify({
+      selection: { tags: { team: 'web' } },
+      migration: NULL_DATA_MIGRATION,
+      maxConcurrency,
+      // Every group's old and new node coexist: the default quota of 300 would make most wait.
+      quotas: { nodesPerRegion: groups * 2 + 100 },
+    }),
+  );
+  const progress = setInterval(() => {
+    const done = [...sfn.executions.values()].filter(
+      (e) => e.stateMachineArn === migrationArn && e.status !== 'RUNNING',
+    ).length;
+    process.stderr.write(
+      `\r${done}/${groups} migrations closed, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
+  }, 2000);
+  await run.settled;
+  clearInterval(progress);
+  process.stderr.write('\n');
+  const wallSeconds = (Date.now() - started) / 1000;
+  if (run.status !== 'SUCCEEDED')
+    throw new Error(`The fleet execution ended ${run.status}: ${run.error} ${run.cause}`);
+  const children = [...sfn.executions.values()].filter((e) => e.stateMachineArn === migrationArn);
+  const migrated = children.filter((e) => e.status === 'SUCCEEDED').length;
+  if (migrated !== groups) throw new Error(`${migrated} of ${groups} groups migrated.`);
+  const fleetTransitions = sfn.transitions.get(fleetArn) ?? 0;
+  const migrationTransitions = sfn.transitions.get(migrationArn) ?? 0;
+  const transitionsPerMigration = (fleetTransitions + migrationTransitions) / migrated;
+  const costPerMigrationUsd = transitionsPerMigration * PRICE_PER_TRANSITION;
+  const maxConcurrencyObserved = maxOverlap(children);
+  const meanChildSeconds =
+    children.reduce((sum, e) => sum + ((e.stopDate?.getTime() ?? 0) - e.startDate.getTime()), 0) /
+    children.length /
+    1000;
+  const orchestrationSecondsPerGroup = wallSeconds / groups;
+
+  console.log(`groups                      ${groups} (all migrated)`);
+  console.log(
+    `max concurrency             ${maxConcurrencyObserved} observed / ${maxConcurrency} allowed (${(maxConcurrencyObserved / maxConcurrency).toFixed(2)}×)`,
+  );
+  console.log(
+    `transitions                 fleet ${fleetTransitions} + per-group ${migrationTransitions} = ${(transitionsPerMigration).toFixed(1)} per migration (per-group alone ${(migrationTransitions / migrated).toFixed(1)})`,
+  );
+  console.log(
+    `cost per migration          $${costPerMigrationUsd.toFixed(5)} (target $0.01: ${(costPerMigrationUsd / 0.01).toFixed(3)}× of it)`,
+  );
+  console.log(
+    `per-group execution         ${meanChildSeconds.toFixed(2)} s wall on average (time scale ${fixture.timeScale}: AWS's durations scaled down, waits with them)`,
+  );
+  console.log(
+    `wall                        ${wallSeconds.toFixed(1)} s, ${orchestrationSecondsPerGroup.toFixed(3)} s of sandbox orchestration per group`,
+  );
+  if (maxConcurrencyObserved > maxConcurrency)
+    throw new Error('maxConcurrencyObserved exceeds maxConcurrency');
+  console.log(
+    JSON.stringify({
+      groups,
+      maxConcurrency,
+      maxConcurrencyObserved,
+      transitionsPerMigration: Number(transitionsPerMigration.toFixed(2)),
+      costPerMigrationUsd: Number(costPerMigrationUsd.toFixed(6)),
+      orchestrationSecondsPerGroup: Number(orchestrationSecondsPerGroup.toFixed(4)),
+      wallSeconds: Number(wallSeconds.toFixed(1)),
+    }),
+  );
+} finally {
+  await sandbox.stop();
+}

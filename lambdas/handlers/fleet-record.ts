@@ -1,0 +1,62 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  GetExecutionHistoryCommand,
+  SFNClient,
+  type HistoryEvent as SfnHistoryEvent,
+} from '@aws-sdk/client-sfn';
+import { type RecordEvent, recordOutcome } from '../fleet/record.js';
+import type { HistoryEvent } from '../fleet/report-model.js';
+import { logFailure } from '../shared/handler.js';
+import { logger } from '../shared/logger.js';
+
+const dynamodb = new DynamoDBClient({});
+const sfn = new SFNClient({ retryMode: 'adaptive', maxAttempts: 10 });
+
+/** The child's history, every page (the timeline's step bars). */
+export async function readHistory(executionArn: string): Promise<HistoryEvent[]> {
+  const events: SfnHistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const out = await sfn.send(
+      new GetExecutionHistoryCommand({
+        executionArn,
+        maxResults: 1000,
+        nextToken,
+        includeExecutionData: true,
+      }),
+    );
+    events.push(...(out.events ?? []));
+    nextToken = out.nextToken;
+  } while (nextToken);
+  return events.map((e) => ({
+    type: e.type ?? '',
+    timestamp: e.timestamp ?? 0,
+    ...(e.stateEnteredEventDetails?.name
+      ? { stateEnteredEventDetails: { name: e.stateEnteredEventDetails.name } }
+      : {}),
+    ...(e.taskScheduledEventDetails
+      ? {
+          taskScheduledEventDetails: {
+            ...(e.taskScheduledEventDetails.resource
+              ? { resource: e.taskScheduledEventDetails.resource }
+              : {}),
+            ...(e.taskScheduledEventDetails.parameters
+              ? { parameters: e.taskScheduledEventDetails.parameters }
+              : {}),
+          },
+        }
+      : {}),
+  }));
+}
+
+/** Records how a group's migration ended (report row, batch status). */
+export async function handler(event: RecordEvent) {
+  try {
+    const result = await recordOutcome(event, { dynamodb, readHistory });
+    logger.info('fleet outcome', { batchId: event.batchId, ...result });
+    return result;
+  } catch (error) {
+    logFailure('fleet-record', error);
+    throw error;
+  }
+}
