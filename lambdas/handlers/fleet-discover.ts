@@ -6,7 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type DiscoverEvent, discover } from '../fleet/discover.js';
 import { networkSettings } from '../migration/verify-data.js';
-import { env, requireEnv } from '../shared/env.js';
+import { requireEnv } from '../shared/env.js';
 import { logFailure } from '../shared/handler.js';
 import { logger } from '../shared/logger.js';
 
