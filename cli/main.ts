@@ -3,6 +3,7 @@
  * cancel migrations on the deployed state machine, or on the sandbox's (AWS_ENDPOINT_URL). The
  * same code talks to both. docs/cli.md is the reference; exit codes are in cli/errors.ts.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import {
@@ -80,11 +81,11 @@ function inputFrom(options: { input?: string; source?: string }): Record<string,
 /** Execution names: what AWS accepts, from the source id and the time. */
 function defaultName(prefix: string, input: Record<string, unknown>): string {
   const source = String(input.sourceReplicationGroupId ?? 'migration').replace(/[^A-Za-z0-9-_]/g, '-');
-  const stamp = new Date()
-    .toISOString()
-    .replace(/[:.]/g, '-')
-    .replace(/-\d{3}Z$/, 'Z');
-  return `${prefix}${source}-${stamp}`.slice(0, 80);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  // Two runs in one millisecond (a script, a retry) must not share a name: a name is kept 90 days
+  // and a second StartExecution with it fails with ExecutionAlreadyExists.
+  const suffix = `${stamp}-${randomBytes(2).toString('hex')}`;
+  return `${`${prefix}${source}`.slice(0, 80 - suffix.length - 1)}-${suffix}`;
 }
 
 async function startExecution(
@@ -256,7 +257,7 @@ export function buildProgram(run: (action: () => Promise<Result>) => Promise<voi
     .description('starts a migration; prints its id (the execution name)')
     .option('-i, --input <file>', 'execution input (JSON; - reads stdin)')
     .option('-s, --source <id>', 'migrate this replication group with the defaults')
-    .option('--name <name>', 'migration id (execution name; default <source>-<time>)')
+    .option('--name <name>', 'migration id (execution name; default <source>-<time>-<random>)')
     .action((options) =>
       run(async () => {
         const input = inputFrom(options);
