@@ -85,7 +85,7 @@ describe('Step Functions through the AWS CLI', () => {
     const out = await awsCli(bed.sandbox, ['stepfunctions', 'list-state-machines']);
     expect(out.code, out.stderr).toBe(0);
     const names = ((out.json?.stateMachines ?? []) as { name: string }[]).map((m) => m.name).sort();
-    expect(names).toEqual(['MigrateReplicationGroup', 'RollbackStoppedMigration']);
+    expect(names).toEqual(['MigrateFleet', 'MigrateReplicationGroup', 'RollbackStoppedMigration']);
   });
 
   it('start-execution runs the real workflow to SUCCEEDED, with a history in AWS shapes', async () => {
