@@ -4,6 +4,7 @@ import {
   DescribeSnapshotsCommand,
 } from '@aws-sdk/client-elasticache';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { untilAvailable } from '../../lambdas/migration/group-state.js';
 import type { FixtureInput } from '../../sandbox/index.js';
 import { LOCAL_KMS_ALIAS, runMigration } from '../../sandbox/workflow.js';
 import { causeText, readWorld, SOURCE_ARN, startQuietBed, type World } from '../support/fault-matrix.js';
@@ -241,6 +242,9 @@ describe('preflight refuses, changing nothing, when', () => {
         ],
       }),
     );
+    // The other migration tagged the source long ago: its tag change (which takes the group
+    // through `modifying`) is over before this one starts.
+    await untilAvailable(bed.elasticache, 'orders', { budgetMs: 30_000, firstDelayMs: 5, maxDelayMs: 50 });
     await expectRefusal(
       { sourceReplicationGroupId: 'orders' },
       'MigrationInProgressError',
