@@ -11,10 +11,10 @@ import {
   SendTaskSuccessCommand,
   type SFNClient,
   StartExecutionCommand,
-  StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { Command, CommanderError, Option } from 'commander';
 import logUpdate from 'log-update';
+import { cancelExecution } from '../lambdas/api/cancel.js';
 import { summarizeHistory } from '../lambdas/api/history.js';
 import type { MigrationState } from '../lambdas/migration/state.js';
 import {
@@ -450,24 +450,7 @@ export function buildProgram(run: (action: () => Promise<Result>) => Promise<voi
           );
         const cause = `Cancelled by ${operator()}: ${options.reason}`;
         const waiting = summarizeHistory(await executionHistory(sfn, arn)).waitingFor;
-        let how: 'gate-rejected' | 'stopped';
-        if (waiting) {
-          // At a gate: fail the gate, and the execution's own Catch runs its rollback.
-          await sfn.send(
-            new SendTaskFailureCommand({
-              taskToken: waiting.taskToken,
-              error: 'MigrationCancelledError',
-              cause,
-            }),
-          );
-          how = 'gate-rejected';
-        } else {
-          // Mid-step: stop now; the deployment's status-change rule runs RollbackStoppedMigration.
-          await sfn.send(
-            new StopExecutionCommand({ executionArn: arn, error: 'MigrationCancelledError', cause }),
-          );
-          how = 'stopped';
-        }
+        const how = await cancelExecution(sfn, arn, waiting, cause);
         const followed =
           how === 'gate-rejected'
             ? 'its rollback runs in the execution'

@@ -8,11 +8,11 @@ import {
   SendTaskSuccessCommand,
   type SFNClient,
   StartExecutionCommand,
-  StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { checkClaim, readClaim } from '../migration/claim.js';
 import { migrationInput } from '../migration/input.js';
 import { MigrationInProgressError } from '../shared/errors.js';
+import { type CancelHow, cancelExecution } from './cancel.js';
 import { type ExecutionProgress, readableCause, summarizeHistory } from './history.js';
 
 /**
@@ -395,9 +395,9 @@ export async function decide(
 }
 
 /** A token answered twice, or after its task ended, is a conflict, not a server error. */
-async function answer(migrationId: string, send: () => Promise<unknown>) {
+async function answer<T>(migrationId: string, send: () => Promise<T>): Promise<T> {
   try {
-    await send();
+    return await send();
   } catch (error) {
     const name = (error as Error).name;
     if (name === 'TaskTimedOut' || name === 'TaskDoesNotExist' || name === 'InvalidToken') {
@@ -414,7 +414,7 @@ async function answer(migrationId: string, send: () => Promise<unknown>) {
 export interface Cancellation {
   migrationId: string;
   /** `gate-rejected`: it waited at a gate, failed so that its own rollback runs now; `stopped`: StopExecution. */
-  cancelled: 'gate-rejected' | 'stopped';
+  cancelled: CancelHow;
   /** The step it was in. */
   stoppedIn?: string;
 }
@@ -436,24 +436,13 @@ export async function cancelMigration(
   const progress = await waitingGate(context, migrationId, 'cancel');
   const cause = `Cancelled by ${context.caller ?? 'an API caller'} through the API${reason ? `: ${reason}` : ''}`;
   const gate = progress.waitingFor;
-  if (gate) {
-    await answer(migrationId, () =>
-      context.sfn.send(
-        new SendTaskFailureCommand({ taskToken: gate.taskToken, error: 'MigrationCancelledError', cause }),
-      ),
-    );
-  } else {
-    await context.sfn.send(
-      new StopExecutionCommand({
-        executionArn: executionArnOf(context.stateMachineArn, migrationId),
-        error: 'MigrationCancelledError',
-        cause,
-      }),
-    );
-  }
+  // A gate answered meanwhile is a conflict (answer); StopExecution raises none of those names.
+  const how = await answer(migrationId, () =>
+    cancelExecution(context.sfn, executionArnOf(context.stateMachineArn, migrationId), gate, cause),
+  );
   return {
     migrationId,
-    cancelled: gate ? 'gate-rejected' : 'stopped',
+    cancelled: how,
     ...(progress.currentStep ? { stoppedIn: progress.currentStep } : {}),
   };
 }
