@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  FLEET_WORKFLOW,
   FUNCTIONS,
   functionSubstitutions,
   STOPPED_MIGRATION_ROLLBACK,
@@ -109,7 +110,7 @@ export function localStateMachines(
   const workflows = [
     ...Object.entries(WORKFLOWS).map(([name, { file }]) => ({ name, file })),
     // The fleet batch, deployed by its own construct (infra/lib/constructs/fleet-batch.ts).
-    { name: 'MigrateFleet', file: 'migrate-fleet.asl.json' },
+    { name: FLEET_WORKFLOW.name as string, file: FLEET_WORKFLOW.file as string },
     { name: STOPPED_MIGRATION_ROLLBACK.name as string, file: STOPPED_MIGRATION_ROLLBACK.file as string },
   ];
   const substitutions: Record<string, string> = { ...LOCAL_SUBSTITUTIONS, ...extra };

@@ -146,6 +146,15 @@ export const STOPPED_MIGRATION_ROLLBACK = {
   file: 'rollback-stopped-migration.asl.json',
 } as const;
 
+/**
+ * The scheduled fleet batch: deployed by its own construct (infra/lib/constructs/fleet-batch.ts)
+ * with its own functions, and started by the schedule, the CLI or an operator (docs/fleet.md).
+ */
+export const FLEET_WORKFLOW = {
+  name: 'MigrateFleet',
+  file: 'migrate-fleet.asl.json',
+} as const;
+
 /** The substitutions of every function's ARN: `{ PreflightFunctionArn: arnOf('preflight'), … }`. */
 export function functionSubstitutions<T>(
   arnOf: (name: FunctionName, spec: FunctionSpec) => T,

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   DefinitionSubstitutionError,
+  FLEET_WORKFLOW,
   FUNCTION_NAMES,
   FUNCTIONS,
   type FunctionSpec,
@@ -84,11 +85,15 @@ describe('the function list', () => {
     expect(Object.keys(substitutions)).toHaveLength(FUNCTION_NAMES.length);
   });
 
-  it('declares every definition file of statemachine/ as a workflow (or the stopped-migration rollback), and only those', () => {
+  it('declares every definition file of statemachine/ as a workflow (or the stopped-migration rollback, or the fleet batch), and only those', () => {
     const dir = fileURLToPath(new URL('../../statemachine/', import.meta.url));
     const files = readdirSync(dir).filter((f) => f.endsWith('.asl.json'));
-    expect([...Object.values(WORKFLOWS).map((w) => w.file), STOPPED_MIGRATION_ROLLBACK.file].sort()).toEqual(
-      files.sort(),
-    );
+    expect(
+      [
+        ...Object.values(WORKFLOWS).map((w) => w.file),
+        STOPPED_MIGRATION_ROLLBACK.file,
+        FLEET_WORKFLOW.file,
+      ].sort(),
+    ).toEqual(files.sort());
   });
 });

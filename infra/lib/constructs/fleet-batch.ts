@@ -9,6 +9,7 @@ import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { FLEET_WORKFLOW } from '../../../statemachine/manifest.js';
 import { acknowledge } from '../nag.js';
 import { type PermissionScope, permissions } from '../permissions.js';
 import { MigrationStateMachine } from './migration-state-machine.js';
@@ -201,7 +202,7 @@ export class FleetBatch extends Construct {
     // without a circular reference.
     const fleetName = `${stack.stackName}-MigrateFleet`;
     this.workflow = new MigrationStateMachine(this, 'MigrateFleet', {
-      definitionFile: join(props.stateMachineDir, 'migrate-fleet.asl.json'),
+      definitionFile: join(props.stateMachineDir, FLEET_WORKFLOW.file),
       functions: {
         FleetDiscoverFunctionArn: discover,
         FleetAdmitFunctionArn: admit,
