@@ -1,6 +1,14 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type ElastiCacheClient, paginateDescribeCacheClusters } from '@aws-sdk/client-elasticache';
-import { type Batch, type GroupStatus, putRow, readBatch, readRow, updateBatch } from './ledger.js';
+import {
+  type Batch,
+  type GroupStatus,
+  type NodeCount,
+  putRow,
+  readBatch,
+  readRow,
+  updateBatch,
+} from './ledger.js';
 import { type Admission, admit } from './schedule.js';
 
 export interface AdmitEvent {
@@ -36,11 +44,23 @@ function reservedBy(batch: Batch, except: string): number {
 }
 
 /**
+ * How long a Region-wide node count serves admissions before it is read again. Between reads an
+ * admission counts the nodes of every migration the batch started since (an upper bound of what
+ * the batch added: sources are only deleted), so it never finds more room than a fresh read
+ * would, save for nodes created outside the batch in the meantime. A read pages through every
+ * cache cluster of the Region; one per admission made a 1,000-group batch quadratic (docs/fleet.md).
+ */
+export const NODE_COUNT_MAX_AGE_MS = 60_000;
+
+/**
  * May this group's migration start now? Applies lambdas/fleet/schedule.ts to the ledger and the
  * account, and records the decision: a start reserves the new group's nodes (under the batch's
  * optimistic lock, so two admissions never share the same headroom), a skip is the group's
- * outcome. Running it twice gives the same decision: a group already running starts again
- * (StartExecution with the same name and input returns the running execution).
+ * outcome. The Region's nodes come from the batch's last count plus the batch's starts since
+ * (NODE_COUNT_MAX_AGE_MS); the Region is read again when that count is older, or when it leaves
+ * no room: a group waits for headroom only on a fresh read. Running it twice gives the same
+ * decision: a group already running starts again (StartExecution with the same name and input
+ * returns the running execution).
  */
 export async function admitGroup(event: AdmitEvent, deps: AdmitDeps, now = Date.now()): Promise<AdmitResult> {
   const { batchId, groupId } = event;
@@ -51,33 +71,54 @@ export async function admitGroup(event: AdmitEvent, deps: AdmitDeps, now = Date.
     throw new Error(`Group '${groupId}' has no planned input in batch '${batchId}'.`);
   const start = { decision: 'start' as const, executionName: row.executionName, input: row.input };
   if (first.groups[groupId]?.s === 'running') return { ...event, ...start };
-  const nodes = first.groups[groupId]?.s === 'done' ? 0 : await nodesInRegion(deps.elasticache);
 
-  const decided = await updateBatch<Admission>(deps.dynamodb, batchId, (batch) => {
-    const status = batch.groups[groupId];
-    const decision = admit({
-      now,
-      ...(batch.settings.windowClosesAt !== undefined
-        ? { windowClosesAt: batch.settings.windowClosesAt }
-        : {}),
-      threshold: batch.settings.threshold,
-      total: batch.total,
-      failed: failedCount(batch),
-      nodesInRegion: nodes,
-      reservedNodes: reservedBy(batch, groupId),
-      groupNodes: row.nodes,
-      nodesPerRegion: batch.settings.nodesPerRegion,
-      headroomWaitSeconds: batch.settings.headroomWaitSeconds,
-      alreadyDone: status?.s === 'done',
+  /** A Region-wide count made by this admission, once the batch's count would not do. */
+  let fresh: NodeCount['read'];
+  let decided: Admission | 'count';
+  for (;;) {
+    decided = await updateBatch<Admission | 'count'>(deps.dynamodb, batchId, (batch) => {
+      const status = batch.groups[groupId];
+      const read =
+        fresh ??
+        (batch.nodes.read && now - batch.nodes.read.at < NODE_COUNT_MAX_AGE_MS
+          ? batch.nodes.read
+          : undefined);
+      const facts = {
+        now,
+        ...(batch.settings.windowClosesAt !== undefined
+          ? { windowClosesAt: batch.settings.windowClosesAt }
+          : {}),
+        threshold: batch.settings.threshold,
+        total: batch.total,
+        failed: failedCount(batch),
+        // Without a count, no nodes: the decision is then a skip that needs none, or a count.
+        nodesInRegion: read ? read.count + batch.nodes.started - read.started : 0,
+        reservedNodes: reservedBy(batch, groupId),
+        groupNodes: row.nodes,
+        nodesPerRegion: batch.settings.nodesPerRegion,
+        headroomWaitSeconds: batch.settings.headroomWaitSeconds,
+        alreadyDone: status?.s === 'done',
+      };
+      const decision = admit(facts);
+      if (decision.decision !== 'skip' && !fresh && (!read || decision.decision === 'wait')) {
+        // Counted just before the read starts: a start after it is counted twice, never missed.
+        fresh = { count: 0, at: now, started: batch.nodes.started };
+        return { result: 'count' };
+      }
+      const nodes: NodeCount = { ...batch.nodes, ...(fresh ? { read: fresh } : {}) };
+      if (decision.decision === 'wait')
+        return fresh && fresh !== batch.nodes.read ? { nodes, result: decision } : { result: decision };
+      if (decision.decision === 'skip' && decision.reason === 'already-done') return { result: decision };
+      const next: GroupStatus =
+        decision.decision === 'start'
+          ? { s: 'running', n: row.nodes }
+          : { s: 'done', n: row.nodes, failed: false };
+      if (decision.decision === 'start') nodes.started = batch.nodes.started + row.nodes;
+      return { groups: { ...batch.groups, [groupId]: next }, nodes, result: decision };
     });
-    if (decision.decision === 'wait' || (decision.decision === 'skip' && decision.reason === 'already-done'))
-      return { result: decision };
-    const next: GroupStatus =
-      decision.decision === 'start'
-        ? { s: 'running', n: row.nodes }
-        : { s: 'done', n: row.nodes, failed: false };
-    return { groups: { ...batch.groups, [groupId]: next }, result: decision };
-  });
+    if (decided !== 'count') break;
+    fresh = { ...(fresh as NonNullable<NodeCount['read']>), count: await nodesInRegion(deps.elasticache) };
+  }
 
   if (decided.decision === 'start') return { ...event, ...start };
   if (decided.decision === 'wait') return { ...event, ...decided };

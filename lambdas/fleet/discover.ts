@@ -172,7 +172,7 @@ export async function discover(
   const statuses: Record<string, GroupStatus> = Object.fromEntries(
     candidates.map((c) => [c.groupId, { s: 'planned', n: c.nodes } as GroupStatus]),
   );
-  const batch: Omit<Batch, 'version'> = {
+  const batch: Omit<Batch, 'version' | 'nodes'> = {
     settings,
     total: candidates.length,
     groups: statuses,

@@ -38,6 +38,18 @@ export interface BatchSettings {
   maxConcurrency: number;
 }
 
+/**
+ * The Region's nodes as AdmitGroup last counted them (one paged DescribeCacheClusters over the
+ * whole Region), and the nodes this batch's starts added since: the count an admission uses
+ * without reading the Region again (lambdas/fleet/admit.ts).
+ */
+export interface NodeCount {
+  /** Nodes of every migration this batch started so far (their new groups), cumulative. */
+  started: number;
+  /** The last Region-wide read: its count, when (epoch ms), and `started` just before it. */
+  read?: { count: number; at: number; started: number };
+}
+
 export interface Batch {
   settings: BatchSettings;
   /** Groups the batch will try to start (the Map's items). */
@@ -45,6 +57,7 @@ export interface Batch {
   groups: Record<string, GroupStatus>;
   /** Every group the batch reported on, in report order (candidates and the rest). */
   order: string[];
+  nodes: NodeCount;
   version: number;
 }
 
@@ -56,7 +69,11 @@ export const batchKey = (batchId: string) => `fleet#${batchId}`;
 export const groupKey = (batchId: string, groupId: string) => `fleet#${batchId}#${groupId}`;
 
 /** Creates the batch item unless it exists (a redriven discovery keeps the statuses it has). */
-export async function createBatch(db: DynamoDBClient, batch: Omit<Batch, 'version'>): Promise<Batch> {
+export async function createBatch(
+  db: DynamoDBClient,
+  batch: Omit<Batch, 'version' | 'nodes'>,
+): Promise<Batch> {
+  const nodes: NodeCount = { started: 0 };
   try {
     await db.send(
       new PutItemCommand({
@@ -67,12 +84,13 @@ export async function createBatch(db: DynamoDBClient, batch: Omit<Batch, 'versio
           total: { N: String(batch.total) },
           groups: { S: JSON.stringify(batch.groups) },
           order: { S: JSON.stringify(batch.order) },
+          nodes: { S: JSON.stringify(nodes) },
           version: { N: '0' },
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
-    return { ...batch, version: 0 };
+    return { ...batch, nodes, version: 0 };
   } catch (error) {
     if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
     const existing = await readBatch(db, batch.settings.batchId);
@@ -92,35 +110,37 @@ export async function readBatch(db: DynamoDBClient, batchId: string): Promise<Ba
     total: Number(item.total?.N ?? 0),
     groups: JSON.parse(item.groups?.S ?? '{}') as Record<string, GroupStatus>,
     order: JSON.parse(item.order?.S ?? '[]') as string[],
+    nodes: JSON.parse(item.nodes?.S ?? '{"started":0}') as NodeCount,
     version: Number(item.version?.N ?? 0),
   };
 }
 
 /**
  * Changes the batch under optimistic locking: `change` gets the current batch and returns the new
- * group statuses (or undefined: nothing to write). Retried on a concurrent write.
+ * group statuses and node count (neither: nothing to write). Retried on a concurrent write.
  */
 export async function updateBatch<T>(
   db: DynamoDBClient,
   batchId: string,
-  change: (batch: Batch) => { groups?: Record<string, GroupStatus>; result: T },
+  change: (batch: Batch) => { groups?: Record<string, GroupStatus>; nodes?: NodeCount; result: T },
   attempts = 200,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const batch = await readBatch(db, batchId);
     if (!batch) throw new Error(`Batch '${batchId}' has no ledger item; was DiscoverGroups run for it?`);
-    const { groups, result } = change(batch);
-    if (!groups) return result;
+    const { groups, nodes, result } = change(batch);
+    if (!groups && !nodes) return result;
     try {
       await db.send(
         new UpdateItemCommand({
           TableName: table(),
           Key: { pk: { S: batchKey(batchId) } },
-          UpdateExpression: 'SET #groups = :groups, #version = :next',
+          UpdateExpression: 'SET #groups = :groups, #nodes = :nodes, #version = :next',
           ConditionExpression: '#version = :seen',
-          ExpressionAttributeNames: { '#groups': 'groups', '#version': 'version' },
+          ExpressionAttributeNames: { '#groups': 'groups', '#nodes': 'nodes', '#version': 'version' },
           ExpressionAttributeValues: {
-            ':groups': { S: JSON.stringify(groups) },
+            ':groups': { S: JSON.stringify(groups ?? batch.groups) },
+            ':nodes': { S: JSON.stringify(nodes ?? batch.nodes) },
             ':next': { N: String(batch.version + 1) },
             ':seen': { N: String(batch.version) },
           },
