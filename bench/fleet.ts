@@ -64,6 +64,13 @@ try {
     children.length /
     1000;
   const orchestrationSecondsPerGroup = wallSeconds / groups;
+  // The phases: discovery and plan end when the first migration starts; the report runs after
+  // the last one closes.
+  const firstStart = Math.min(...children.map((e) => e.startDate.getTime()));
+  const lastStop = Math.max(...children.map((e) => e.stopDate?.getTime() ?? 0));
+  const discoverySeconds = (firstStart - started) / 1000;
+  const migrateSeconds = (lastStop - firstStart) / 1000;
+  const reportSeconds = wallSeconds - discoverySeconds - migrateSeconds;
 
   console.log(`groups                      ${groups} (all migrated)`);
   console.log(
@@ -80,6 +87,21 @@ try {
   );
   console.log(
     `wall                        ${wallSeconds.toFixed(1)} s, ${orchestrationSecondsPerGroup.toFixed(3)} s of sandbox orchestration per group`,
+  );
+  console.log(
+    `phases                      discover+plan ${discoverySeconds.toFixed(1)} s (${((1000 * discoverySeconds) / groups).toFixed(0)} ms/group), migrations ${migrateSeconds.toFixed(1)} s (${((1000 * migrateSeconds) / groups).toFixed(0)} ms/group), report ${reportSeconds.toFixed(1)} s`,
+  );
+  const calls = new Map<string, number>();
+  for (const c of sandbox.server.calls) {
+    const key = `${c.service}:${c.operation}`;
+    calls.set(key, (calls.get(key) ?? 0) + 1);
+  }
+  console.log(
+    `AWS calls per group         ${[...calls]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([op, n]) => `${op} ${(n / groups).toFixed(1)}`)
+      .join(', ')} (${(sandbox.server.calls.length / groups).toFixed(1)} in all)`,
   );
   if (maxConcurrencyObserved > maxConcurrency)
     throw new Error('maxConcurrencyObserved exceeds maxConcurrency');
