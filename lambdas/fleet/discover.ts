@@ -139,12 +139,14 @@ export async function discover(
   selected.sort((a, b) => (a.ReplicationGroupId ?? '').localeCompare(b.ReplicationGroupId ?? ''));
 
   const candidates: GroupReport[] = [];
+  // The groups of a fleet name the same key, zones, parameter and subnet groups: read each once.
+  const planDeps: DiscoverDeps = { ...deps, sharedReads: deps.sharedReads ?? new Map() };
   await pool(selected, 4, async (g) => {
     const row = await planGroup(
       g,
       input,
       batchId,
-      deps,
+      planDeps,
       tagsById.get(g.ReplicationGroupId ?? '') ?? {},
       migratedSources,
       now,

@@ -101,9 +101,17 @@ export function normalizeName(name: string): string {
  * in ASCII order. https://docs.aws.amazon.com/Route53/latest/APIReference/API_ListResourceRecordSets.html
  */
 function sortKey(name: string): string {
-  if (name === '.') return '.';
-  return `${name.slice(0, -1).split('.').reverse().join('.')}.`;
+  // Memoized: every ListResourceRecordSets sorts the whole zone, and a fleet's zone holds
+  // thousands of names (bench/fleet.ts).
+  let key = sortKeys.get(name);
+  if (key === undefined) {
+    key = name === '.' ? '.' : `${name.slice(0, -1).split('.').reverse().join('.')}.`;
+    if (sortKeys.size >= 100_000) sortKeys.clear();
+    sortKeys.set(name, key);
+  }
+  return key;
 }
+const sortKeys = new Map<string, string>();
 
 function compareAscii(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

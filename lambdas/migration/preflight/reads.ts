@@ -30,7 +30,27 @@ export type PreflightDeps = Pick<Clients, 'elasticache' | 'route53' | 'kms' | 's
   connect?: RedisClientFactory;
   /** How long a backup on the source is waited out (@default BUSY_WAIT). */
   busyWait?: BusyWait;
+  /**
+   * Reads of what many groups share (the KMS key, hosted zones, parameter, subnet and user
+   * groups), kept for the caller's lifetime: the fleet's discovery plans hundreds of groups that
+   * name the same ones. Unset: read each time (a migration's own preflight).
+   */
+  sharedReads?: Map<string, Promise<unknown>>;
 };
+
+/** `read()`, or the same read another group's preflight already made (PreflightDeps.sharedReads). */
+function shared<T>(deps: PreflightDeps, key: string, read: () => Promise<T>): Promise<T> {
+  const reads = deps.sharedReads;
+  if (!reads) return read();
+  let pending = reads.get(key) as Promise<T> | undefined;
+  if (!pending) {
+    pending = read();
+    reads.set(key, pending);
+    // A failed read is not kept: the next group reads again.
+    pending.catch(() => reads.delete(key));
+  }
+  return pending;
+}
 
 /** What the deployment allows, read from its configuration (lambdas/shared/env.ts) by the caller. */
 export interface PreflightSettings {
@@ -151,21 +171,30 @@ async function readDetails(
   const member = firstMemberId ? await describeMember(deps.elasticache, firstMemberId) : undefined;
   const tags = await retryWhileBusy(() => tagsOf(deps.elasticache, source.ARN!), deps.busyWait);
   const claim = await readClaim(deps.dynamodb, source.ARN!);
-  const key = await readKey(deps.kms, input.kmsKeyId ?? settings.defaultKmsKeyId);
+  const keyId = input.kmsKeyId ?? settings.defaultKmsKeyId;
+  const key = await shared(deps, `kms:${keyId}`, () => readKey(deps.kms, keyId));
   const target = await readTarget(deps.elasticache, targetOf(input, sourceId).id, deps.busyWait);
-  const { zones, records } = await readRecords(deps.route53, input, settings);
+  const { zones, records } = await readRecords(deps, input, settings);
   const manualSnapshots = await readManualSnapshots(deps.elasticache, sourceId);
   const authToken = input.authTokenSecretArn
     ? await readAuthTokenFact(deps, source, input.authTokenSecretArn)
     : undefined;
   const groupName = member?.CacheParameterGroup?.CacheParameterGroupName;
-  const parameters = groupName ? await readHeadroomParameters(deps.elasticache, groupName) : undefined;
+  const parameters = groupName
+    ? await shared(deps, `parameters:${groupName}`, () => readHeadroomParameters(deps.elasticache, groupName))
+    : undefined;
   const subnetName = member?.CacheSubnetGroupName;
   const subnetGroup = subnetName
-    ? { name: subnetName, exists: await subnetGroupExists(deps.elasticache, subnetName) }
+    ? {
+        name: subnetName,
+        exists: await shared(deps, `subnet:${subnetName}`, () =>
+          subnetGroupExists(deps.elasticache, subnetName),
+        ),
+      }
     : undefined;
   const userGroups: Record<string, boolean> = {};
-  for (const id of source.UserGroupIds ?? []) userGroups[id] = await userGroupExists(deps.elasticache, id);
+  for (const id of source.UserGroupIds ?? [])
+    userGroups[id] = await shared(deps, `user-group:${id}`, () => userGroupExists(deps.elasticache, id));
   return {
     member,
     tags,
@@ -246,7 +275,7 @@ async function readTarget(elasticache: ElastiCacheClient, id: string, wait?: Bus
 }
 
 async function readRecords(
-  route53: Route53Client,
+  deps: PreflightDeps,
   input: MigrationInput,
   settings: PreflightSettings,
 ): Promise<Pick<SourceDetails, 'zones' | 'records'>> {
@@ -257,20 +286,24 @@ async function readRecords(
     // A zone this deployment may not change is not read either (its role may not be allowed to).
     if (settings.allowedHostedZoneIds.length > 0 && !settings.allowedHostedZoneIds.includes(zone)) continue;
     if (!(zone in zones)) {
-      try {
-        await route53.send(new GetHostedZoneCommand({ Id: zone }));
-        zones[zone] = true;
-      } catch (error) {
-        if ((error as Error).name !== 'NoSuchHostedZone') throw error;
-        zones[zone] = false;
-      }
+      zones[zone] = await shared(deps, `zone:${zone}`, () => zoneExists(deps.route53, zone));
     }
     const key = recordKey(zone, record.recordName);
     if (zones[zone] && !(key in records)) {
-      records[key] = await findRecord(route53, zone, record.recordName, 'CNAME');
+      records[key] = await findRecord(deps.route53, zone, record.recordName, 'CNAME');
     }
   }
   return { zones, records };
+}
+
+async function zoneExists(route53: Route53Client, zone: string): Promise<boolean> {
+  try {
+    await route53.send(new GetHostedZoneCommand({ Id: zone }));
+    return true;
+  } catch (error) {
+    if ((error as Error).name !== 'NoSuchHostedZone') throw error;
+    return false;
+  }
 }
 
 async function readManualSnapshots(elasticache: ElastiCacheClient, sourceId: string): Promise<Snapshot[]> {

@@ -1,6 +1,17 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
-import { childExecutionName, parseDnsTag } from '../../../lambdas/fleet/discover.js';
+import { childExecutionName, discover, parseDnsTag } from '../../../lambdas/fleet/discover.js';
 import { parseFleetInput } from '../../../lambdas/fleet/input.js';
+import { readRows } from '../../../lambdas/fleet/ledger.js';
+import { networkSettings } from '../../../lambdas/migration/verify-data.js';
+import { SANDBOX_REPORTS_BUCKET, startSandbox } from '../../../sandbox/index.js';
+import { configureLocalEnvironment } from '../../../sandbox/workflow.js';
+import { fleetFixture, fleetIds } from '../../support/fleet.js';
 
 describe('the DNS tag convention', () => {
   it('reads zone, record, endpoint and an optional TTL per space-separated entry', () => {
@@ -46,5 +57,46 @@ describe('the fleet input', () => {
 
   it('names child executions within the 80 characters Step Functions allows', () => {
     expect(childExecutionName('a'.repeat(32), 'g'.repeat(40)).length).toBeLessThanOrEqual(80);
+  });
+});
+
+describe('discovery', () => {
+  it('plans every group with its own facts, reading what the groups share once', async () => {
+    const mix = { succeed: 5, refused: 1, encrypted: 1, replicas: 0 };
+    const sandbox = await startSandbox({ fixture: fleetFixture(mix) });
+    try {
+      configureLocalEnvironment(sandbox);
+      const dynamodb = new DynamoDBClient({});
+      const result = await discover(
+        { input: { selection: { tags: { team: 'web' } }, dryRun: true }, executionName: 'shared-reads' },
+        {
+          elasticache: new ElastiCacheClient({}),
+          route53: new Route53Client({}),
+          kms: new KMSClient({}),
+          secrets: new SecretsManagerClient({}),
+          dynamodb,
+          s3: new S3Client({}),
+          bucket: SANDBOX_REPORTS_BUCKET,
+          network: networkSettings(),
+        },
+      );
+      expect(result.counts).toEqual({ planned: 5, refused: 1, 'already-encrypted': 1 });
+      const ids = fleetIds(mix);
+      // The refused group's own record (it names another group's) is still read and judged.
+      const [refused] = await readRows(dynamodb, 'shared-reads', ids.refused);
+      expect(refused?.error?.name).toBe('DnsRecordMismatchError');
+      const calls = (operation: string) =>
+        sandbox.server.calls.filter((c) => c.operation === operation).length;
+      // Per group: its record and its backups.
+      expect(calls('ListResourceRecordSets')).toBe(6);
+      expect(calls('DescribeSnapshots')).toBe(6);
+      // Shared by the fleet: the KMS key, the hosted zone, the parameter and subnet groups.
+      expect(calls('DescribeKey')).toBe(1);
+      expect(calls('GetHostedZone')).toBe(1);
+      expect(calls('DescribeCacheParameters')).toBe(1);
+      expect(calls('DescribeCacheSubnetGroups')).toBe(1);
+    } finally {
+      await sandbox.stop();
+    }
   });
 });
