@@ -10,7 +10,7 @@
  * 1,000 (the list price); Lambda, DynamoDB and S3 charges are not in it.
  */
 
-import { startSandbox } from '../sandbox/index.js';
+import { SANDBOX_REPORTS_BUCKET, startSandbox } from '../sandbox/index.js';
 import { configureLocalEnvironment } from '../sandbox/workflow.js';
 import { fleetFixture, maxOverlap, NULL_DATA_MIGRATION } from '../test/support/fleet.js';
 
@@ -26,6 +26,7 @@ try {
   const fleetArn = sfn.machineArn('MigrateFleet');
   const migrationArn = sfn.machineArn('MigrateReplicationGroup');
   const started = Date.now();
+  const cpuAtStart = process.cpuUsage();
   const run = sfn.start(
     fleetArn,
     'bench',
@@ -49,11 +50,33 @@ try {
   clearInterval(progress);
   process.stderr.write('\n');
   const wallSeconds = (Date.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuAtStart);
+  // Wall time depends on what else the machine runs; the process's CPU time much less.
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   if (run.status !== 'SUCCEEDED')
     throw new Error(`The fleet execution ended ${run.status}: ${run.error} ${run.cause}`);
   const children = [...sfn.executions.values()].filter((e) => e.stateMachineArn === migrationArn);
   const migrated = children.filter((e) => e.status === 'SUCCEEDED').length;
-  if (migrated !== groups) throw new Error(`${migrated} of ${groups} groups migrated.`);
+  if (migrated !== groups) {
+    const failures = children.filter((e) => e.status !== 'SUCCEEDED');
+    for (const e of failures.slice(0, 5))
+      console.error(`${e.name}: ${e.status} ${e.error ?? ''} ${(e.cause ?? '').slice(0, 400)}`);
+    const report = JSON.parse(
+      sandbox.s3.text(SANDBOX_REPORTS_BUCKET, 'fleet-reports/bench/report.json') ?? '{}',
+    ) as {
+      groups?: {
+        groupId: string;
+        outcome: string;
+        message?: string;
+        error?: { name: string; message: string };
+      }[];
+    };
+    for (const row of (report.groups ?? []).filter((r) => !r.outcome.startsWith('migrated')).slice(0, 5))
+      console.error(
+        `${row.groupId}: ${row.outcome} ${row.error?.name ?? ''} ${row.error?.message ?? row.message ?? ''}`,
+      );
+    throw new Error(`${migrated} of ${groups} groups migrated (${children.length} started).`);
+  }
   const fleetTransitions = sfn.transitions.get(fleetArn) ?? 0;
   const migrationTransitions = sfn.transitions.get(migrationArn) ?? 0;
   const transitionsPerMigration = (fleetTransitions + migrationTransitions) / migrated;
@@ -86,7 +109,7 @@ try {
     `per-group execution         ${meanChildSeconds.toFixed(2)} s wall on average (time scale ${fixture.timeScale}: AWS's durations scaled down, waits with them)`,
   );
   console.log(
-    `wall                        ${wallSeconds.toFixed(1)} s, ${orchestrationSecondsPerGroup.toFixed(3)} s of sandbox orchestration per group`,
+    `wall                        ${wallSeconds.toFixed(1)} s, ${orchestrationSecondsPerGroup.toFixed(3)} s of sandbox orchestration per group; CPU ${cpuSeconds.toFixed(1)} s (${(cpuSeconds / wallSeconds).toFixed(2)} of a core, ${((1000 * cpuSeconds) / groups).toFixed(0)} ms per group)`,
   );
   console.log(
     `phases                      discover+plan ${discoverySeconds.toFixed(1)} s (${((1000 * discoverySeconds) / groups).toFixed(0)} ms/group), migrations ${migrateSeconds.toFixed(1)} s (${((1000 * migrateSeconds) / groups).toFixed(0)} ms/group), report ${reportSeconds.toFixed(1)} s`,
@@ -114,6 +137,7 @@ try {
       costPerMigrationUsd: Number(costPerMigrationUsd.toFixed(6)),
       orchestrationSecondsPerGroup: Number(orchestrationSecondsPerGroup.toFixed(4)),
       wallSeconds: Number(wallSeconds.toFixed(1)),
+      cpuSeconds: Number(cpuSeconds.toFixed(1)),
     }),
   );
 } finally {

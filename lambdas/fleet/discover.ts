@@ -9,6 +9,7 @@ import { readClaim } from '../migration/claim.js';
 import { TAG_ROLE, TAG_SOURCE } from '../migration/naming.js';
 import { type PreflightDeps, preflight } from '../migration/preflight/index.js';
 import { MigrationError } from '../shared/errors.js';
+import { nodesInRegion } from './admit.js';
 import { type FleetInput, failureThreshold, parseFleetInput, windowClosesAt } from './input.js';
 import { type Batch, type BatchSettings, createBatch, type GroupStatus, putRows } from './ledger.js';
 import { type GroupReport, runbookLink } from './report-model.js';
@@ -180,7 +181,12 @@ export async function discover(
     groups: statuses,
     order: rows.map((r) => r.groupId),
   };
-  const existing = await createBatch(deps.dynamodb, batch);
+  // The Region's nodes, counted once here: the first admissions use this count instead of all
+  // reading the Region at the same instant (maxConcurrency of them start together).
+  const nodesRead = input.dryRun
+    ? undefined
+    : { at: Date.now(), started: 0, count: await nodesInRegion(deps.elasticache) };
+  const existing = await createBatch(deps.dynamodb, batch, nodesRead);
   // A redriven discovery keeps the rows of groups that already have an outcome.
   const fresh = rows.filter(
     (r) => existing.groups[r.groupId]?.s !== 'done' && existing.groups[r.groupId]?.s !== 'running',

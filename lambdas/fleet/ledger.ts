@@ -72,8 +72,9 @@ export const groupKey = (batchId: string, groupId: string) => `fleet#${batchId}#
 export async function createBatch(
   db: DynamoDBClient,
   batch: Omit<Batch, 'version' | 'nodes'>,
+  nodesRead?: NodeCount['read'],
 ): Promise<Batch> {
-  const nodes: NodeCount = { started: 0 };
+  const nodes: NodeCount = { started: 0, ...(nodesRead ? { read: nodesRead } : {}) };
   try {
     await db.send(
       new PutItemCommand({

@@ -469,6 +469,9 @@ export class ElastiCacheStore {
     const addresses = (members: Member[]) =>
       members.map((m) => m.address?.host ?? '').filter((host) => host !== '');
     for (const group of this.groups.values()) {
+      // Every endpoint and node name holds the group's id (node ids start with it): a fleet's
+      // DNS queries skip the other groups at once.
+      if (!name.includes(group.id)) continue;
       const members = group.shards.flatMap((s) => s.members);
       const primaries = members.filter((m) => m.role === 'primary');
       const replicas = members.filter((m) => m.role === 'replica');

@@ -25,22 +25,26 @@ afterAll(() => sandbox.stop());
 beforeEach(() => sandbox.reset(fixture()));
 
 /** A planned batch of every group, each adding one node while its old one lives. */
-async function plan(batchId: string, nodesPerRegion: number) {
-  await createBatch(deps.dynamodb, {
-    settings: {
-      batchId,
-      startedAt: new Date(NOW).toISOString(),
-      threshold: { count: 0 },
-      nodesPerRegion,
-      headroomWaitSeconds: 300,
-      reportPrefix: 'fleet-reports/',
-      dryRun: false,
-      maxConcurrency: 5,
+async function plan(batchId: string, nodesPerRegion: number, counted?: { count: number; at: number }) {
+  await createBatch(
+    deps.dynamodb,
+    {
+      settings: {
+        batchId,
+        startedAt: new Date(NOW).toISOString(),
+        threshold: { count: 0 },
+        nodesPerRegion,
+        headroomWaitSeconds: 300,
+        reportPrefix: 'fleet-reports/',
+        dryRun: false,
+        maxConcurrency: 5,
+      },
+      total: ids.length,
+      groups: Object.fromEntries(ids.map((id) => [id, { s: 'planned', n: 1 }])),
+      order: ids,
     },
-    total: ids.length,
-    groups: Object.fromEntries(ids.map((id) => [id, { s: 'planned', n: 1 }])),
-    order: ids,
-  });
+    counted && { ...counted, started: 0 },
+  );
   const rows: GroupReport[] = ids.map((groupId) => ({
     groupId,
     nodes: 1,
@@ -91,6 +95,14 @@ describe('admission to the node quota', () => {
     const batch = await readBatch(deps.dynamodb, 'tight');
     expect(batch?.groups['ok-04']).toEqual({ s: 'planned', n: 1 });
     expect(batch?.nodes).toMatchObject({ started: 3, read: { count: 5, started: 3 } });
+  });
+
+  it('starts the first groups on the count discovery made, without reading the Region', async () => {
+    await plan('counted', 100, { count: 5, at: NOW });
+    const before = regionReads();
+    for (const groupId of ids)
+      expect((await admitGroup({ batchId: 'counted', groupId }, deps, NOW + 1000)).decision).toBe('start');
+    expect(regionReads() - before).toBe(0);
   });
 
   it('skips past the threshold without reading the Region', async () => {
