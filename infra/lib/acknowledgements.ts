@@ -185,7 +185,7 @@ function acknowledgeResource(construct: IConstruct): void {
     acknowledge(construct, {
       id: 'AwsSolutions-SNS2',
       reason:
-        "ElastiCache cannot publish its event notifications (the backup-failure watch) to a topic with server-side encryption: an encrypted topic turns inactive and is disassociated from the group (docs/aws-behaviour.md, CloudWatch). The messages hold group and node ids and event texts, no cache data; transport is TLS-only (enforceSSL)",
+        'ElastiCache cannot publish its event notifications (the backup-failure watch) to a topic with server-side encryption: an encrypted topic turns inactive and is disassociated from the group (docs/aws-behaviour.md, CloudWatch). The messages hold group and node ids and event texts, no cache data; transport is TLS-only (enforceSSL)',
     });
   } else if (
     CfnResource.isCfnResource(construct) &&

@@ -307,7 +307,8 @@ export class MigratorStack extends Stack {
     new CfnOutput(this, 'CriticalTopicArn', { value: this.notifications.criticalTopic.topicArn });
     new CfnOutput(this, 'CacheEventsTopicArn', {
       value: this.notifications.cacheEventsTopic.topicArn,
-      description: "ElastiCache event notifications (backup failures) of new groups without a topic of their own",
+      description:
+        'ElastiCache event notifications (backup failures) of new groups without a topic of their own',
     });
 
     acknowledgeFindings(this);
