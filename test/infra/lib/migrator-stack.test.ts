@@ -658,6 +658,7 @@ describe('every step function', () => {
         ['preflight', 'cutover', 'rollback'].includes(step),
       );
       expect('APPROVAL_TOPIC_ARN' in env, step).toBe(step === 'requestApproval');
+      expect('CACHE_EVENTS_TOPIC_ARN' in env, step).toBe(step === 'preflight');
       expect('MIGRATIONS_TABLE_NAME' in env, step).toBe(
         ['preflight', 'decommission', 'rollback'].includes(step),
       );
