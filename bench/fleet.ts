@@ -57,26 +57,6 @@ try {
     throw new Error(`The fleet execution ended ${run.status}: ${run.error} ${run.cause}`);
   const children = [...sfn.executions.values()].filter((e) => e.stateMachineArn === migrationArn);
   const migrated = children.filter((e) => e.status === 'SUCCEEDED').length;
-  if (migrated !== groups) {
-    const failures = children.filter((e) => e.status !== 'SUCCEEDED');
-    for (const e of failures.slice(0, 5))
-      console.error(`${e.name}: ${e.status} ${e.error ?? ''} ${(e.cause ?? '').slice(0, 400)}`);
-    const report = JSON.parse(
-      sandbox.s3.text(SANDBOX_REPORTS_BUCKET, 'fleet-reports/bench/report.json') ?? '{}',
-    ) as {
-      groups?: {
-        groupId: string;
-        outcome: string;
-        message?: string;
-        error?: { name: string; message: string };
-      }[];
-    };
-    for (const row of (report.groups ?? []).filter((r) => !r.outcome.startsWith('migrated')).slice(0, 5))
-      console.error(
-        `${row.groupId}: ${row.outcome} ${row.error?.name ?? ''} ${row.error?.message ?? row.message ?? ''}`,
-      );
-    throw new Error(`${migrated} of ${groups} groups migrated (${children.length} started).`);
-  }
   const fleetTransitions = sfn.transitions.get(fleetArn) ?? 0;
   const migrationTransitions = sfn.transitions.get(migrationArn) ?? 0;
   const transitionsPerMigration = (fleetTransitions + migrationTransitions) / migrated;
@@ -95,7 +75,7 @@ try {
   const migrateSeconds = (lastStop - firstStart) / 1000;
   const reportSeconds = wallSeconds - discoverySeconds - migrateSeconds;
 
-  console.log(`groups                      ${groups} (all migrated)`);
+  console.log(`groups                      ${groups} (${migrated === groups ? 'all' : migrated} migrated)`);
   console.log(
     `max concurrency             ${maxConcurrencyObserved} observed / ${maxConcurrency} allowed (${(maxConcurrencyObserved / maxConcurrency).toFixed(2)}×)`,
   );
@@ -138,8 +118,30 @@ try {
       orchestrationSecondsPerGroup: Number(orchestrationSecondsPerGroup.toFixed(4)),
       wallSeconds: Number(wallSeconds.toFixed(1)),
       cpuSeconds: Number(cpuSeconds.toFixed(1)),
+      ...(migrated !== groups ? { migrated } : {}),
     }),
   );
+  if (migrated !== groups) {
+    const failures = children.filter((e) => e.status !== 'SUCCEEDED');
+    for (const e of failures.slice(0, 5))
+      console.error(`${e.name}: ${e.status} ${e.error ?? ''} ${(e.cause ?? '').slice(0, 400)}`);
+    const report = JSON.parse(
+      sandbox.s3.text(SANDBOX_REPORTS_BUCKET, 'fleet-reports/bench/report.json') ?? '{}',
+    ) as {
+      groups?: {
+        groupId: string;
+        outcome: string;
+        message?: string;
+        error?: { name: string; message: string };
+      }[];
+    };
+    for (const row of (report.groups ?? []).filter((r) => !r.outcome.startsWith('migrated')).slice(0, 5))
+      console.error(
+        `${row.groupId}: ${row.outcome} ${row.error?.name ?? ''} ${row.error?.message ?? row.message ?? ''}`,
+      );
+    console.error(`${migrated} of ${groups} groups migrated (${children.length} started).`);
+    process.exitCode = 1;
+  }
 } finally {
   await sandbox.stop();
 }
