@@ -1,0 +1,216 @@
+/**
+ * `at-rest-migrator fleet plan|start|status` run as a user runs them, in a child process, against
+ * the sandbox's Step Functions (the fleet state machine with its Distributed Map, the per-group
+ * machine as its children) and S3 (the report).
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FleetBed, fleetFixture, NULL_DATA_MIGRATION, startFleetBed } from '../support/fleet.js';
+
+const BIN = fileURLToPath(new URL('../../bin/at-rest-migrator.mjs', import.meta.url));
+const MIX = { succeed: 2, encrypted: 1, refused: 1, failing: 1 };
+let bed: FleetBed;
+
+beforeAll(async () => {
+  bed = await startFleetBed(fleetFixture(MIX));
+}, 60_000);
+afterAll(async () => bed?.stop());
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], stdin?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [BIN, ...args],
+      {
+        timeout: 180_000,
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: process.env.HOME ?? '/tmp',
+          ...bed.sandbox.env,
+        },
+      },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+    if (stdin !== undefined) child.stdin?.end(stdin);
+  });
+}
+
+const json = (run: Run) => JSON.parse(run.stdout) as Record<string, unknown>;
+const fleetExecutions = () =>
+  [...bed.sandbox.stepfunctions.executions.values()].filter((e) => e.stateMachineArn === bed.fleetArn);
+
+describe('at-rest-migrator fleet', () => {
+  it('plan prints every group: what is created, what changes, what is refused and why; starts nothing', async () => {
+    const run = await cli(
+      ['fleet', 'plan', '--tag', 'team=web', '--max-concurrency', '2', '--input', '-', '--name', 'plan-1'],
+      JSON.stringify({ migration: NULL_DATA_MIGRATION, toleratedFailureCount: 1 }),
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe(
+      `${[
+        'Plan of batch plan-1 (dry run: nothing was started or changed)',
+        '  5 group(s): 3 to migrate, 1 already-encrypted, 1 refused',
+        '',
+        'To migrate (3), at most 2 at once; 1 failure(s) tolerated:',
+        '  bad-01 → bad-01-atrest: redis, 2 nodes, 1 DNS record(s) to move',
+        '      AtRestEncryptionEnabled: the migration: at-rest encryption under a customer-managed key (Security Hub ElastiCache.4)',
+        '      SnapshotRetentionLimit: automatic backups kept at least 7 days (Security Hub ElastiCache.1; docs/aws-behaviour.md, Backups)',
+        '  ok-01 → ok-01-atrest: redis, 2 nodes, 1 DNS record(s) to move',
+        '      AtRestEncryptionEnabled: the migration: at-rest encryption under a customer-managed key (Security Hub ElastiCache.4)',
+        '      SnapshotRetentionLimit: automatic backups kept at least 7 days (Security Hub ElastiCache.1; docs/aws-behaviour.md, Backups)',
+        '  ok-02 → ok-02-atrest: redis, 2 nodes, 1 DNS record(s) to move',
+        '      AtRestEncryptionEnabled: the migration: at-rest encryption under a customer-managed key (Security Hub ElastiCache.4)',
+        '      SnapshotRetentionLimit: automatic backups kept at least 7 days (Security Hub ElastiCache.1; docs/aws-behaviour.md, Backups)',
+        '',
+        'Not started (2):',
+        '  enc-01: already-encrypted, Encrypted at rest already.',
+        // The sandbox's endpoints are <id>.<6 hex of sha256(account/Region)>.ng.0001.use1...
+        "  ref-01: refused, DnsRecordMismatchError: CNAME ok-01.fleet.internal. points at 'ok-01.eb805c.ng.0001.use1.cache.amazonaws.com', not at the primary endpoint of 'ref-01' (ref-01.eb805c.ng.0001.use1.cache.amazonaws.com). Moving it would redirect other clients: fix the record list.",
+        '      runbook: runbooks/failures.md#dnsrecordmismatcherror',
+        '',
+        'Report: s3://at-rest-migrator-reports/fleet-reports/plan-1/report.json',
+        '        s3://at-rest-migrator-reports/fleet-reports/plan-1/report.html',
+      ].join('\n')}\n`,
+    );
+    // Nothing started and no group claimed: the table holds only the batch's ledger (fleet#plan-1).
+    expect(bed.migrations()).toEqual([]);
+    const items = await bed.sandbox.dynamodb.claims();
+    expect(items.filter((i) => !String(i.pk).startsWith('fleet#plan-1'))).toEqual([]);
+
+    const out = await cli(['fleet', 'plan', '--group', 'ok-01', '--group', 'enc-01', '-o', 'json']);
+    expect(out.code, out.stderr).toBe(0);
+    expect(json(out)).toMatchObject({
+      status: 'planned',
+      counts: { planned: 1, 'already-encrypted': 1 },
+      groups: [
+        { groupId: 'enc-01', outcome: 'already-encrypted' },
+        { groupId: 'ok-01', outcome: 'planned', targetReplicationGroupId: 'ok-01-atrest' },
+      ],
+    });
+    expect(String((json(out).report as { html: string }).html)).toMatch(
+      /^s3:\/\/at-rest-migrator-reports\/fleet-reports\/plan-[\d-]+-[0-9a-f]{4}\/report\.html$/,
+    );
+    expect(bed.migrations()).toEqual([]);
+  }, 180_000);
+
+  it('refuses bad input with exit 2, says what is wrong, and starts nothing', async () => {
+    const before = fleetExecutions().length;
+    const bad = await cli(['fleet', 'start', '--tag', 'team=web', '--max-concurrency', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('maxConcurrency');
+    expect(bad.stderr).toContain('Nothing was started');
+
+    const file = await cli(
+      ['fleet', 'start', '--input', '-', '-o', 'json'],
+      JSON.stringify({ selection: { tags: { team: 'web' } }, window: { closesAt: 'tonight' }, speed: 3 }),
+    );
+    expect(file.code).toBe(2);
+    const error = json(file);
+    expect(error).toMatchObject({ exitCode: 2, status: 'invalid' });
+    expect(error.error).toContain('window.closesAt');
+    expect(error.error).toContain('speed');
+
+    const notNumber = await cli(['fleet', 'plan', '--max-concurrency', 'many']);
+    expect(notNumber.code).toBe(2);
+    expect(notNumber.stderr).toContain("expected a whole number, got 'many'");
+
+    const tag = await cli(['fleet', 'plan', '--tag', 'team']);
+    expect(tag.code).toBe(2);
+    expect(tag.stderr).toContain('--tag team: expected KEY=VALUE');
+
+    const everything = await cli(['fleet', 'start']);
+    expect(everything.code).toBe(2);
+    expect(everything.stderr).toContain('Say which groups');
+
+    const dry = await cli(['fleet', 'start', '--input', '-'], '{"dryRun": true, "selection": {}}');
+    expect(dry.code).toBe(2);
+    expect(dry.stderr).toContain('use `fleet plan`');
+
+    const perGroup = await cli(
+      ['fleet', 'start', '--tag', 'team=web', '--input', '-'],
+      '{"migration": {"sourceReplicationGroupId": "ok-01"}}',
+    );
+    expect(perGroup.code).toBe(2);
+    expect(perGroup.stderr).toContain('migration.sourceReplicationGroupId is set per group by the batch');
+
+    expect(fleetExecutions()).toHaveLength(before);
+    expect(bed.migrations()).toEqual([]);
+  }, 180_000);
+
+  it('start, then status follows every migration to the end and ends with the outcomes and the report', async () => {
+    const started = await cli(
+      ['fleet', 'start', '--tag', 'team=web', '--max-concurrency', '2', '--input', '-', '--name', 'night-1'],
+      JSON.stringify({ migration: NULL_DATA_MIGRATION, toleratedFailureCount: 1 }),
+    );
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout).toContain('Started batch night-1');
+    expect(started.stdout).toContain('fleet status night-1');
+
+    const followed = await cli(['fleet', 'status', 'night-1', '--interval', '0.2']);
+    // A migration rolled back: the batch succeeded, the command exits 3.
+    expect(followed.code, followed.stderr).toBe(3);
+    const blocks = followed.stdout.split(/^(?=Batch night-1)/m);
+    expect(blocks.length).toBeGreaterThan(1);
+    // While it ran: the plan and each migration's state.
+    expect(followed.stdout).toMatch(/Batch night-1, execution night-1: RUNNING/);
+    expect(followed.stdout).toMatch(/▶ ok-0\d\s+RUNNING\s+\S+ \S+\s+\w+/);
+    const end = blocks.at(-1) ?? '';
+    expect(end).toMatch(/^Batch night-1, execution night-1: SUCCEEDED in /);
+    expect(end).toContain('  Plan: 3 to migrate, 1 already-encrypted, 1 refused');
+    expect(end).toContain('  Migrations (3, at most 2 at once): 2 SUCCEEDED, 1 FAILED');
+    expect(end).toMatch(/✗ bad-01\s+FAILED\s+\S+ \S+\s+SnapshotFailedError/);
+    expect(end).toMatch(/✓ ok-01\s+SUCCEEDED/);
+    expect(end).toContain('  Outcomes: 2 migrated, 1 already-encrypted, 1 refused, 1 rolled-back');
+    expect(end).toContain(
+      'bad-01  rolled-back  SnapshotFailedError: runbooks/failures.md#snapshotfailederror',
+    );
+    expect(end).toContain(
+      'ref-01  refused  DnsRecordMismatchError: runbooks/failures.md#dnsrecordmismatcherror',
+    );
+    expect(end).toContain('Report: s3://at-rest-migrator-reports/fleet-reports/night-1/report.json');
+
+    const once = await cli(['fleet', 'status', 'night-1', '--once', '-o', 'json']);
+    expect(once.code).toBe(3);
+    const status = json(once) as {
+      status: string;
+      migrations: { groupId: string; executionName: string; status: string; error?: string }[];
+      outcomes: Record<string, number>;
+      groups: { groupId: string; outcome: string }[];
+    };
+    expect(status.status).toBe('SUCCEEDED');
+    expect(status.migrations.map((m) => [m.groupId, m.executionName, m.status, m.error])).toEqual([
+      ['bad-01', 'night-1-bad-01', 'FAILED', 'SnapshotFailedError'],
+      ['ok-01', 'night-1-ok-01', 'SUCCEEDED', undefined],
+      ['ok-02', 'night-1-ok-02', 'SUCCEEDED', undefined],
+    ]);
+    expect(status.outcomes).toEqual(bed.report('night-1').counts);
+    expect(status.groups.map((g) => `${g.groupId} ${g.outcome}`)).toEqual([
+      'bad-01 rolled-back',
+      'enc-01 already-encrypted',
+      'ok-01 migrated',
+      'ok-02 migrated',
+      'ref-01 refused',
+    ]);
+    // What the CLI showed is what happened.
+    expect(
+      bed
+        .migrations()
+        .map((e) => `${e.name} ${e.status}`)
+        .sort(),
+    ).toEqual(['night-1-bad-01 FAILED', 'night-1-ok-01 SUCCEEDED', 'night-1-ok-02 SUCCEEDED']);
+  }, 240_000);
+
+  it('says which batch does not exist (exit 4)', async () => {
+    const out = await cli(['fleet', 'status', 'no-such-batch']);
+    expect(out.code).toBe(4);
+    expect(out.stderr).toContain('No batch no-such-batch');
+  }, 60_000);
+});
