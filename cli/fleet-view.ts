@@ -3,8 +3,7 @@
  * refused), and the batch with each of its migrations (the per-group child executions), ending
  * with the report's outcomes and location.
  */
-import type { FleetReport } from '../lambdas/fleet/report.js';
-import type { GroupReport } from '../lambdas/fleet/report-model.js';
+import type { FleetReport, GroupReport } from '../lambdas/fleet/report-model.js';
 import { duration } from './status.js';
 
 /** Where the batch's report is (the fleet execution's output). */

@@ -16,7 +16,7 @@ import logUpdate from 'log-update';
 import { readableCause, summarizeHistory } from '../lambdas/api/history.js';
 import { childExecutionName } from '../lambdas/fleet/discover.js';
 import { parseFleetInput } from '../lambdas/fleet/input.js';
-import type { FleetReport } from '../lambdas/fleet/report.js';
+import type { FleetReport } from '../lambdas/fleet/report-model.js';
 import { MigrationError } from '../lambdas/shared/errors.js';
 import {
   describeExecution,
