@@ -145,7 +145,10 @@ export function renderFleetStatus(s: FleetStatus): string {
       s.status === 'RUNNING' && s.currentState ? `, at ${s.currentState}` : ''
     }`,
   ];
-  if (s.plan) lines.push(`  Plan: ${countsText(s.plan, OUTCOME_ORDER).replace(/ planned\b/, ' to migrate')}`);
+  if (s.plan) {
+    const counts = countsText(s.plan, OUTCOME_ORDER).replace(/ planned\b/, ' to migrate');
+    lines.push(`  Plan: ${Object.keys(s.plan).length === 0 ? 'no group found' : counts}`);
+  }
   if (s.migrations.length > 0) {
     lines.push(
       `  Migrations (${s.migrations.length}${s.maxConcurrency ? `, at most ${s.maxConcurrency} at once` : ''}): ${countsText(

@@ -128,12 +128,13 @@ function validate(input: Record<string, unknown>) {
     return parseFleetInput(input);
   } catch (error) {
     if (!(error instanceof MigrationError)) throw error;
+    const flags = Object.entries(FLAG_FIELDS)
+      .filter(([, field]) => error.message.includes(`${field}:`) || error.message.includes(`${field}.`))
+      .map(([flag, field]) => `${flag} sets ${field}`);
     throw new CliError(
       error.message,
       EXIT.usage,
-      `Nothing was started. Flags set these fields: ${Object.entries(FLAG_FIELDS)
-        .map(([flag, field]) => `${flag} → ${field}`)
-        .join(', ')}.`,
+      `Nothing was started.${flags.length > 0 ? ` (${flags.join('; ')})` : ''}`,
       { status: 'invalid' },
     );
   }

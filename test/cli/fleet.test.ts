@@ -105,8 +105,8 @@ describe('at-rest-migrator fleet', () => {
     const before = fleetExecutions().length;
     const bad = await cli(['fleet', 'start', '--tag', 'team=web', '--max-concurrency', '0']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('maxConcurrency');
-    expect(bad.stderr).toContain('Nothing was started');
+    expect(bad.stderr).toContain('maxConcurrency: Too small: expected number to be >=1');
+    expect(bad.stderr).toContain('Nothing was started. (--max-concurrency sets maxConcurrency)');
 
     const file = await cli(
       ['fleet', 'start', '--input', '-', '-o', 'json'],
