@@ -227,6 +227,9 @@ function currentState(events: readonly HistoryEvent[]): string | undefined {
   return undefined;
 }
 
+/** What the status reads of a child, from ListExecutions or DescribeExecution. */
+type ChildExecution = Partial<Pick<ExecutionListItem, 'executionArn' | 'status' | 'startDate' | 'stopDate'>>;
+
 /**
  * Follows a batch: reads the fleet execution, its children (ListExecutions of the per-group
  * machine, by name) and, once written, its report. Closed children are read once.
@@ -264,7 +267,12 @@ class BatchFollower {
       ...(execution.cause ? { cause: readableCause(execution.cause) } : {}),
     };
     if (plan && !plan.dryRun && plan.items.length > 0)
-      status.migrations = await this.children(plan, execution.startDate ?? now, now);
+      status.migrations = await this.children(
+        plan,
+        execution.startDate ?? now,
+        now,
+        CLOSED.has(execution.status ?? ''),
+      );
     for (const m of status.migrations)
       status.migrationCounts[m.status] = (status.migrationCounts[m.status] ?? 0) + 1;
     if (output) {
@@ -282,7 +290,12 @@ class BatchFollower {
     return status;
   }
 
-  private async children(plan: Discovered, batchStart: Date, now: Date): Promise<ChildStatus[]> {
+  private async children(
+    plan: Discovered,
+    batchStart: Date,
+    now: Date,
+    batchClosed: boolean,
+  ): Promise<ChildStatus[]> {
     const names = new Map(plan.items.map((i) => [childExecutionName(plan.batchId, i.groupId), i.groupId]));
     const listed = await this.listChildren(new Set(names.keys()), batchStart);
     const children: ChildStatus[] = [];
@@ -292,7 +305,9 @@ class BatchFollower {
         children.push(cached);
         continue;
       }
-      const item = listed.get(name);
+      let item: ChildExecution | undefined = listed.get(name);
+      // ListExecutions is eventually consistent: the batch's last word asks each child directly.
+      if (batchClosed && !CLOSED.has(item?.status ?? '')) item = await this.describeChild(name, item);
       if (!item) {
         children.push({ groupId, executionName: name, status: 'NOT_STARTED' });
         continue;
@@ -324,6 +339,17 @@ class BatchFollower {
       children.push(child);
     }
     return children;
+  }
+
+  /** A child as DescribeExecution has it (undefined: it was never started). */
+  private async describeChild(name: string, listed: ChildExecution | undefined) {
+    const executionArn = listed?.executionArn ?? executionArnOf(await this.migrationMachine(), name);
+    try {
+      return await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    } catch (error) {
+      if ((error as Error).name === 'ExecutionDoesNotExist') return undefined;
+      throw error;
+    }
   }
 
   /**
