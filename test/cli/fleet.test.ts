@@ -3,7 +3,7 @@
  * the sandbox's Step Functions (the fleet state machine with its Distributed Map, the per-group
  * machine as its children) and S3 (the report).
  */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FleetBed, fleetFixture, NULL_DATA_MIGRATION, startFleetBed } from '../support/fleet.js';
@@ -23,9 +23,11 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
+/** Runs the CLI; the promise carries the child process (to read its output as it comes). */
+function cli(args: string[], stdin?: string): Promise<Run> & { child: ChildProcess } {
+  let child: ChildProcess | undefined;
+  const done = new Promise<Run>((resolve) => {
+    child = execFile(
       process.execPath,
       [BIN, ...args],
       {
@@ -41,6 +43,7 @@ function cli(args: string[], stdin?: string): Promise<Run> {
     );
     if (stdin !== undefined) child.stdin?.end(stdin);
   });
+  return Object.assign(done, { child: child as unknown as ChildProcess });
 }
 
 const json = (run: Run) => JSON.parse(run.stdout) as Record<string, unknown>;
@@ -206,6 +209,60 @@ describe('at-rest-migrator fleet', () => {
         .map((e) => `${e.name} ${e.status}`)
         .sort(),
     ).toEqual(['night-1-bad-01 FAILED', 'night-1-ok-01 SUCCEEDED', 'night-1-ok-02 SUCCEEDED']);
+  }, 240_000);
+
+  it('status shows a migration waiting at its gate; approving it by its name lets the batch finish', async () => {
+    await bed.sandbox.reset(fleetFixture(MIX));
+    const started = await cli(
+      ['fleet', 'start', '--group', 'ok-01', '--input', '-', '--name', 'gated-1', '-o', 'json'],
+      JSON.stringify({ migration: { ...NULL_DATA_MIGRATION, approvals: { beforeCutover: true } } }),
+    );
+    expect(started.code, started.stderr).toBe(0);
+    expect(json(started)).toMatchObject({ executionName: 'gated-1', status: 'RUNNING' });
+    let text = '';
+    const deadline = Date.now() + 90_000;
+    while (
+      !text.includes('waits for approval') &&
+      !/: (SUCCEEDED|FAILED)/.test(text) &&
+      Date.now() < deadline
+    ) {
+      const once = await cli(['fleet', 'status', 'gated-1', '--once']);
+      expect(once.code, once.stderr).toBe(0);
+      text = once.stdout;
+    }
+    expect(text).toMatch(/^Batch gated-1, execution gated-1: RUNNING for .*, at MigrateGroups$/m);
+    expect(text).toContain('  Plan: 1 to migrate');
+    expect(text).toMatch(
+      /▶ ok-01\s+RUNNING\s+\S+ \S+\s+waits for approval beforeCutover: npx at-rest-migrator approve gated-1-ok-01$/m,
+    );
+    // Follow it (JSON lines), and approve once the follower has shown the waiting gate.
+    const following = cli(['fleet', 'status', 'gated-1', '--interval', '0.3', '-o', 'json']);
+    const first = await new Promise<string>((resolve) => {
+      let seen = '';
+      following.child.stdout?.on('data', function onData(chunk) {
+        seen += String(chunk);
+        if (!seen.includes('\n')) return;
+        following.child.stdout?.off('data', onData);
+        resolve(seen.split('\n')[0] ?? '');
+      });
+    });
+    expect(JSON.parse(first)).toMatchObject({
+      status: 'RUNNING',
+      batchId: 'gated-1',
+      migrations: [{ groupId: 'ok-01', status: 'RUNNING', waitingFor: 'beforeCutover' }],
+    });
+    const approved = await cli(['approve', 'gated-1-ok-01', '--gate', 'beforeCutover']);
+    expect(approved.code, approved.stderr).toBe(0);
+    const end = await following;
+    expect(end.code, end.stderr).toBe(0);
+    const lines = end.stdout.trim().split('\n');
+    const final = JSON.parse(lines.slice(lines.indexOf('{')).join('\n'));
+    expect(final).toMatchObject({
+      status: 'SUCCEEDED',
+      outcomes: { migrated: 1 },
+      migrations: [{ groupId: 'ok-01', executionName: 'gated-1-ok-01', status: 'SUCCEEDED' }],
+      report: { json: 's3://at-rest-migrator-reports/fleet-reports/gated-1/report.json' },
+    });
   }, 240_000);
 
   it('says which batch does not exist (exit 4)', async () => {
