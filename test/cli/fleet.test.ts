@@ -4,8 +4,13 @@
  * machine as its children) and S3 (the report).
  */
 import { type ChildProcess, execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fleetInputFrom } from '../../cli/fleet.js';
+import { parseFleetInput } from '../../lambdas/fleet/input.js';
 import { type FleetBed, fleetFixture, NULL_DATA_MIGRATION, startFleetBed } from '../support/fleet.js';
 
 const BIN = fileURLToPath(new URL('../../bin/at-rest-migrator.mjs', import.meta.url));
@@ -264,6 +269,45 @@ describe('at-rest-migrator fleet', () => {
       report: { json: 's3://at-rest-migrator-reports/fleet-reports/gated-1/report.json' },
     });
   }, 240_000);
+
+  it('flags set the fleet input fields over the input file, and the result passes the check of the fleet machine', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-input-'));
+    const file = join(dir, 'night.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        selection: { tags: { env: 'prod' }, engines: ['redis'] },
+        window: { durationMinutes: 60 },
+        maxConcurrency: 3,
+        migration: { soakSeconds: 60 },
+      }),
+    );
+    const input = fleetInputFrom({
+      input: file,
+      group: ['ok-01', 'ok-02'],
+      tag: ['team=web', 'tier=a=b'],
+      engine: ['valkey'],
+      maxConcurrency: 4,
+      toleratedFailures: 2,
+      toleratedFailurePercentage: 12.5,
+      windowMinutes: 90,
+      batchId: 'night-7',
+    });
+    expect(input).toEqual({
+      selection: { groupIds: ['ok-01', 'ok-02'], tags: { team: 'web', tier: 'a=b' }, engines: ['valkey'] },
+      window: { durationMinutes: 90 },
+      maxConcurrency: 4,
+      toleratedFailureCount: 2,
+      toleratedFailurePercentage: 12.5,
+      migration: { soakSeconds: 60 },
+      batchId: 'night-7',
+    });
+    expect(parseFleetInput(input).selection.groupIds).toEqual(['ok-01', 'ok-02']);
+    // Without flags, the file as it is.
+    expect(fleetInputFrom({ input: file, group: [], tag: [], engine: [] })).toEqual(
+      JSON.parse(readFileSync(file, 'utf8')),
+    );
+  });
 
   it('says which batch does not exist (exit 4)', async () => {
     const out = await cli(['fleet', 'status', 'no-such-batch']);
