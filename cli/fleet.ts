@@ -258,7 +258,7 @@ class BatchFollower {
       status: execution.status ?? 'UNKNOWN',
       ...(execution.startDate ? { startDate: execution.startDate.toISOString() } : {}),
       ...(execution.stopDate ? { stopDate: execution.stopDate.toISOString() } : {}),
-      durationMs: execution.startDate ? end.getTime() - execution.startDate.getTime() : 0,
+      durationMs: execution.startDate ? Math.max(0, end.getTime() - execution.startDate.getTime()) : 0,
       ...(currentState(events) ? { currentState: currentState(events) } : {}),
       ...(plan ? { maxConcurrency: plan.maxConcurrency, plan: plan.counts } : {}),
       migrations: [],
@@ -319,8 +319,9 @@ class BatchFollower {
         ...(item.executionArn ? { executionArn: item.executionArn } : {}),
         ...(item.startDate ? { startDate: item.startDate.toISOString() } : {}),
         ...(item.stopDate ? { stopDate: item.stopDate.toISOString() } : {}),
+        // Never below 0: the child may start after `now` was read, and clocks differ.
         ...(item.startDate
-          ? { durationMs: (item.stopDate ?? now).getTime() - item.startDate.getTime() }
+          ? { durationMs: Math.max(0, (item.stopDate ?? now).getTime() - item.startDate.getTime()) }
           : {}),
       };
       if (child.status === 'RUNNING' && item.executionArn) {
