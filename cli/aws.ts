@@ -91,15 +91,18 @@ export function executionArnOf(stateMachineArn: string, idOrArn: string): string
 export async function describeExecution(
   sfn: SFNClient,
   executionArn: string,
+  what: 'migration' | 'batch' = 'migration',
 ): Promise<DescribeExecutionCommandOutput> {
   try {
     return await sfn.send(new DescribeExecutionCommand({ executionArn }));
   } catch (error) {
     if ((error as Error).name === 'ExecutionDoesNotExist')
       throw new CliError(
-        `No migration ${executionArn.split(':').pop()} (${executionArn}).`,
+        `No ${what} ${executionArn.split(':').pop()} (${executionArn}).`,
         EXIT.notFound,
-        'Check the id with `list`; an id is the execution name given at `start`.',
+        what === 'batch'
+          ? 'The id is the fleet execution name that `fleet start` printed.'
+          : 'Check the id with `list`; an id is the execution name given at `start`.',
       );
     throw error;
   }

@@ -65,7 +65,7 @@ export async function startExecution(
       throw new CliError(
         `A ${what} named ${name} exists already.`,
         EXIT.conflict,
-        'Names are kept 90 days: choose another --name, or follow the existing one with `status`.',
+        `Names are kept 90 days: choose another --name, or follow the existing one with \`${what === 'batch' ? 'fleet status' : 'status'}\`.`,
       );
     if (e.name === 'InvalidName' || e.name === 'InvalidExecutionInput')
       throw new CliError(`${e.name}: ${e.message}`, EXIT.usage, 'Names: 1-80 letters, digits, - and _.');
@@ -73,7 +73,12 @@ export async function startExecution(
   }
 }
 
-export async function waitForEnd(sfn: SFNClient, executionArn: string, timeoutMs: number) {
+export async function waitForEnd(
+  sfn: SFNClient,
+  executionArn: string,
+  timeoutMs: number,
+  follow = 'Follow it with `watch`.',
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const execution = await describeExecution(sfn, executionArn);
@@ -82,7 +87,7 @@ export async function waitForEnd(sfn: SFNClient, executionArn: string, timeoutMs
       throw new CliError(
         `${executionArn.split(':').pop()} is still ${execution.status} after ${duration(timeoutMs)}.`,
         EXIT.failure,
-        'Follow it with `watch`.',
+        follow,
       );
     await sleep(500);
   }

@@ -246,7 +246,7 @@ class BatchFollower {
   ) {}
 
   async status(now = new Date()): Promise<FleetStatus> {
-    const execution = await describeExecution(this.sfn, this.executionArn);
+    const execution = await describeExecution(this.sfn, this.executionArn, 'batch');
     const events = await executionHistory(this.sfn, this.executionArn);
     const plan = discovered(events);
     const output = parseOutput(execution.output);
@@ -427,7 +427,12 @@ export function addFleetCommands(
         const sfn = sfnClient();
         const name = flags.name ?? defaultBatchName('plan');
         const arn = await startExecution(sfn, await fleetMachine(sfn, explicit()), name, input, 'batch');
-        const execution = await waitForEnd(sfn, arn, Number(flags.timeout) * 1000);
+        const execution = await waitForEnd(
+          sfn,
+          arn,
+          Number(flags.timeout) * 1000,
+          `Follow it with \`fleet status ${name}\`.`,
+        );
         const output = parseOutput(execution.output);
         if (execution.status !== 'SUCCEEDED' || !output) {
           const cause = readableCause(execution.cause);
@@ -510,22 +515,7 @@ export function addFleetCommands(
         const live = !json() && process.stdout.isTTY && !options.once;
         let last = '';
         for (;;) {
-          let status: FleetStatus;
-          try {
-            status = await follower.status();
-          } catch (error) {
-            if (
-              error instanceof CliError &&
-              error.exitCode === EXIT.notFound &&
-              /No migration/.test(error.message)
-            )
-              throw new CliError(
-                `No batch ${id} (${arn}).`,
-                EXIT.notFound,
-                'The id is the fleet execution name that `fleet start` printed.',
-              );
-            throw error;
-          }
+          const status = await follower.status();
           const closed = CLOSED.has(status.status);
           if (options.once || closed) {
             if (live) logUpdate.clear();

@@ -309,9 +309,15 @@ describe('at-rest-migrator fleet', () => {
     );
   });
 
-  it('says which batch does not exist (exit 4)', async () => {
+  it('says which batch does not exist (exit 4) and which name is taken (exit 5)', async () => {
     const out = await cli(['fleet', 'status', 'no-such-batch']);
     expect(out.code).toBe(4);
     expect(out.stderr).toContain('No batch no-such-batch');
+    const first = await cli(['fleet', 'start', '--group', 'gone-01', '--name', 'taken-1']);
+    expect(first.code, first.stderr).toBe(0);
+    const taken = await cli(['fleet', 'start', '--group', 'gone-02', '--name', 'taken-1']);
+    expect(taken.code).toBe(5);
+    expect(taken.stderr).toContain('A batch named taken-1 exists already');
+    expect(taken.stderr).toContain('`fleet status`');
   }, 60_000);
 });
