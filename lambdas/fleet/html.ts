@@ -1,5 +1,4 @@
-import type { FleetReport } from './report.js';
-import type { GroupReport } from './report-model.js';
+import type { FleetReport, GroupReport } from './report-model.js';
 
 /** Colour of each outcome on the timeline and in the table. */
 export const OUTCOME_COLOURS: Record<GroupReport['outcome'], string> = {

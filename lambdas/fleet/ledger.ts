@@ -7,7 +7,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { requireEnv } from '../shared/env.js';
-import type { GroupReport } from './report-model.js';
+import type { FailureThreshold, GroupReport } from './report-model.js';
 
 /**
  * The batch's ledger, in the deployment's migrations table (next to the claims, under keys
@@ -30,7 +30,7 @@ export interface BatchSettings {
   executionArn?: string;
   startedAt: string;
   windowClosesAt?: number;
-  threshold: { count?: number; percentage?: number };
+  threshold: FailureThreshold;
   nodesPerRegion: number;
   headroomWaitSeconds: number;
   reportPrefix: string;

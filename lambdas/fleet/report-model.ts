@@ -244,6 +244,9 @@ export function stepBars(history: HistoryEvent[]): StepBar[] {
       step = 'Soak';
     // Change tracking is put back after the flip: that belongs to the cutover.
     if (step === 'CatchUp' && current?.step === 'Cutover') continue;
+    // SetBackupNode calls the restore function after verification: it readies the verified group,
+    // so it stays in the VerifyTarget bar rather than opening a second Restore bar.
+    if (step === 'Restore' && current?.step === 'VerifyTarget') continue;
     if (!step || current?.step === step) continue;
     bars.push({ step, start: at, end: at });
   }
@@ -254,4 +257,27 @@ export function stepBars(history: HistoryEvent[]): StepBar[] {
     startedAt: new Date(b.start).toISOString(),
     seconds: Math.max(0, (b.end - b.start) / 1000),
   }));
+}
+
+/** The tolerated-failure threshold; with neither field set, the first failure stops new starts. */
+export interface FailureThreshold {
+  count?: number;
+  percentage?: number;
+}
+
+/** The batch report, as stored (JSON) and rendered (HTML). */
+export interface FleetReport {
+  batchId: string;
+  executionArn?: string;
+  dryRun: boolean;
+  startedAt: string;
+  finishedAt: string;
+  settings: { maxConcurrency: number; threshold: FailureThreshold; windowClosesAt?: string };
+  counts: Record<string, number>;
+  /** Why migrations stopped starting before every group was tried, if they did. */
+  stopped?: string;
+  /** The Map Run's own failure, if it failed (not a migration's: those are rows). */
+  mapError?: { Error?: string; Cause?: string };
+  groups: GroupReport[];
+  files: { json: string; html: string };
 }

@@ -3,25 +3,9 @@ import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventb
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { renderHtml } from './html.js';
-import { type BatchSettings, readBatch, readRows } from './ledger.js';
-import type { GroupReport } from './report-model.js';
+import { readBatch, readRows } from './ledger.js';
+import type { FleetReport } from './report-model.js';
 import { putJson, putText, reportKey } from './store.js';
-
-export interface FleetReport {
-  batchId: string;
-  executionArn?: string;
-  dryRun: boolean;
-  startedAt: string;
-  finishedAt: string;
-  settings: { maxConcurrency: number; threshold: BatchSettings['threshold']; windowClosesAt?: string };
-  counts: Record<string, number>;
-  /** Why migrations stopped starting before every group was tried, if they did. */
-  stopped?: string;
-  /** The Map Run's own failure, if it failed (not a migration's: those are rows). */
-  mapError?: { Error?: string; Cause?: string };
-  groups: GroupReport[];
-  files: { json: string; html: string };
-}
 
 export interface ReportEvent {
   batchId: string;

@@ -209,9 +209,18 @@ export async function rollbackStep(
       if (isBusy(error)) return state;
       throw error;
     }
+    rb.sourceReleased = true;
+  }
+
+  if (!rb.sourceSettled) {
+    // Removing the tags takes the source through `modifying` (docs/aws-behaviour.md, Tagging and
+    // group state): the rollback ends with the source as it found it, available, so the next
+    // migration or an operator's change is not refused for the group's state.
+    const source = await findGroup(elasticache, plan.source.id);
+    if (source && source.Status !== 'available' && source.Status !== 'deleting') return state;
     // Only this migration's claim: a conditional delete never removes another owner's item.
     await releaseClaim(dynamodb, plan.source.arn, plan.migrationId);
-    rb.sourceReleased = true;
+    rb.sourceSettled = true;
   }
   rb.done = true;
   delete state.deadlines.rollback;

@@ -225,6 +225,8 @@ export interface MigrationState {
       /** The alarms this migration created are deleted and the source's alarms unmarked. */
       alarmsRemoved?: boolean;
       sourceReleased?: boolean;
+      /** The source is available again after its tags were removed, and the claim is released. */
+      sourceSettled?: boolean;
       /** A moved record pointed at the new group when the rollback began: it served clients. */
       targetServed?: boolean;
       done?: boolean;

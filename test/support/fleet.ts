@@ -1,4 +1,4 @@
-import type { FleetReport } from '../../lambdas/fleet/report.js';
+import type { FleetReport } from '../../lambdas/fleet/report-model.js';
 import type { FixtureInput } from '../../sandbox/index.js';
 import { SANDBOX_REPORTS_BUCKET, type Sandbox, startSandbox } from '../../sandbox/index.js';
 import type { ExecutionRecord } from '../../sandbox/services/stepfunctions/store.js';

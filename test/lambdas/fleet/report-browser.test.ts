@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderHtml } from '../../../lambdas/fleet/html.js';
-import type { FleetReport } from '../../../lambdas/fleet/report.js';
-import type { GroupReport } from '../../../lambdas/fleet/report-model.js';
+import type { FleetReport, GroupReport } from '../../../lambdas/fleet/report-model.js';
 
 /** Debian's chromium (`apt-get install chromium`; .ci/run installs it). */
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
