@@ -1,0 +1,150 @@
+import {
+  CreateSnapshotCommand,
+  DescribeReplicationGroupsCommand,
+  DescribeSnapshotsCommand,
+} from '@aws-sdk/client-elasticache';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodesInRegion } from '../../lambdas/fleet/admit.js';
+import { changeTrackingStatus, enableChangeTracking } from '../../lambdas/migration/change-tracking.js';
+import type { MigrationState } from '../../lambdas/migration/state.js';
+import type { FixtureInput } from '../../sandbox/index.js';
+import { localFunctionArn } from '../../sandbox/workflow.js';
+import { causeText } from '../support/fault-matrix.js';
+import { fleet, startWorkflowBed, type WorkflowBed, ZONE_ID } from '../support/workflow.js';
+
+/**
+ * Every list the workflow reads, held on many pages. The fixture's `pageSize: 1` makes the sandbox
+ * answer one item a page whatever MaxRecords/MaxItems asks, so anything but the first item of a
+ * list is on page 2 or later: a call site that reads only the first page misses it, and the
+ * assertions below say what a user would then see (a record left on the old group, a quota
+ * refusal missed, a false headroom warning, a shared parameter group not named, a short count of
+ * nodes, a fleet missing groups). docs/aws-behaviour.md: Paging.
+ */
+function world(options: { reservedMemoryPercent?: string; keyspaceEvents?: string } = {}): FixtureInput {
+  const base = fleet({ orders: { parameterGroup: 'shared-pg' } });
+  const groups = base.elasticache?.replicationGroups ?? [];
+  return {
+    ...base,
+    pageSize: 1,
+    elasticache: {
+      ...base.elasticache,
+      // `zz-other` shares the source's parameter group; its node sorts last (the last page).
+      replicationGroups: [
+        ...groups,
+        { id: 'zz-other', engineVersion: '7.1', replicasPerShard: 0, parameterGroup: 'shared-pg' },
+      ],
+      parameterGroups: [
+        {
+          name: 'shared-pg',
+          family: 'redis7',
+          parameters: {
+            'reserved-memory-percent': options.reservedMemoryPercent ?? '25',
+            ...(options.keyspaceEvents === undefined
+              ? {}
+              : { 'notify-keyspace-events': options.keyspaceEvents }),
+          },
+        },
+      ],
+    },
+  };
+}
+
+let bed: WorkflowBed;
+beforeAll(async () => {
+  bed = await startWorkflowBed(world());
+});
+afterAll(() => bed.stop());
+
+const primaryRecord = { hostedZoneId: ZONE_ID, recordName: 'orders.example.internal', endpoint: 'primary' };
+const readerRecord = { hostedZoneId: ZONE_ID, recordName: 'orders-ro.example.internal', endpoint: 'reader' };
+
+describe('the migration with one item a page', () => {
+  it('flips both records, which sort after the zone apex, to the new group and deletes the source', async () => {
+    await bed.sandbox.reset(world());
+    const result = await bed.run({
+      sourceReplicationGroupId: 'orders',
+      dnsRecords: [primaryRecord, readerRecord],
+    });
+    expect(result.error, causeText(result.cause)).toBeUndefined();
+    const target = bed.sandbox.elasticache.groups.get('orders-atrest');
+    expect(target).toBeDefined();
+    expect(await bed.cname('orders.example.internal.')).toContain('orders-atrest');
+    expect(await bed.cname('orders-ro.example.internal.')).toContain('orders-atrest');
+    expect(await bed.cname('sessions.example.internal.')).not.toContain('orders');
+    expect(await bed.groupIds()).not.toContain('orders');
+  });
+
+  it('reads reserved-memory-percent from the last page of the parameters: no headroom warning at 25, a warning at 10', async () => {
+    await bed.sandbox.reset(world());
+    const enough = (await bed.run({ sourceReplicationGroupId: 'orders', dryRun: true }))
+      .output as MigrationState;
+    expect(enough.plan!.warnings.filter((w) => /headroom/i.test(w))).toEqual([]);
+    await bed.sandbox.reset(world({ reservedMemoryPercent: '10' }));
+    const low = (await bed.run({ sourceReplicationGroupId: 'orders', dryRun: true }))
+      .output as MigrationState;
+    expect(low.plan!.warnings.join('\n')).toMatch(
+      /reserved-memory-percent is 10 in parameter group 'shared-pg'/,
+    );
+  });
+
+  it('counts manual backups on every page: 20 of a node spread over 20 pages use up its quota', async () => {
+    await bed.sandbox.reset({ ...world(), timeScale: 0 });
+    const snapshot = async (name: string) => {
+      await bed.elasticache.send(
+        new CreateSnapshotCommand({ SnapshotName: name, CacheClusterId: 'orders-002' }),
+      );
+      for (;;) {
+        const out = await bed.elasticache.send(new DescribeSnapshotsCommand({ SnapshotName: name }));
+        if (out.Snapshots?.[0]?.SnapshotStatus === 'available') return;
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    };
+    for (let i = 1; i <= 19; i++) await snapshot(`orders-manual-${String(i).padStart(2, '0')}`);
+    const under = await bed.run({ sourceReplicationGroupId: 'orders', dryRun: true });
+    expect(under.error, causeText(under.cause)).toBeUndefined();
+    await snapshot('orders-manual-20');
+    const over = await bed.run({ sourceReplicationGroupId: 'orders', dryRun: true });
+    expect(over.error).toBe('SnapshotQuotaError');
+    expect(causeText(over.cause)).toMatch(/orders-002 already has 20 manual backups/);
+  });
+});
+
+describe('change tracking with one item a page', () => {
+  it('finds notify-keyspace-events on a later page, and names the group sharing the parameter group from the last page', async () => {
+    await bed.sandbox.reset(world({ keyspaceEvents: 'KEA' }));
+    const source = (
+      await bed.elasticache.send(new DescribeReplicationGroupsCommand({ ReplicationGroupId: 'orders' }))
+    ).ReplicationGroups![0]!;
+    expect(await changeTrackingStatus(bed.elasticache, source)).toMatchObject({
+      parameterGroup: 'shared-pg',
+      notifyKeyspaceEvents: 'KEA',
+      covers: true,
+    });
+    await bed.sandbox.reset(world());
+    const enabled = await enableChangeTracking(bed.elasticache, {
+      groupId: 'orders',
+      migrationShortId: 'p1',
+    });
+    expect(enabled.warnings.join('\n')).toMatch(/shared-pg is shared with zz-other/);
+  });
+});
+
+describe('the fleet batch with one item a page', () => {
+  it('counts every node of the Region for admission', async () => {
+    await bed.sandbox.reset(world());
+    // orders: primary + 2 replicas; sessions: 3 shards of 2; zz-other: 1.
+    expect(await nodesInRegion(bed.elasticache)).toBe(10);
+  });
+
+  it('discovers every replication group of the Region', async () => {
+    await bed.sandbox.reset(world());
+    const discover = bed.handlers[localFunctionArn('fleet-discover')];
+    expect(discover).toBeDefined();
+    const result = (await discover!({ input: { dryRun: true }, executionName: 'pages-batch' })) as {
+      counts: Record<string, number>;
+      items: { groupId: string }[];
+    };
+    const total = Object.values(result.counts).reduce((a, b) => a + b, 0);
+    expect(total).toBe(3);
+  });
+});
