@@ -179,7 +179,7 @@ export const fixtureSchema = z
       .min(1)
       .optional()
       .describe(
-        'the most items one page of an ElastiCache Describe* or Route 53 list answer holds, whatever the request asks (a smaller page than asked, which only the Marker or IsTruncated tells apart); puts every list a workflow reads on many pages',
+        'the most items one page of an ElastiCache Describe*, Route 53 or Step Functions list answer holds, whatever the request asks (a smaller page than asked, which only the Marker or IsTruncated tells apart); puts every list a workflow reads on many pages',
       ),
     elasticache: z
       .strictObject({

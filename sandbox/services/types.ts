@@ -8,8 +8,8 @@ export interface SandboxContext {
   clock: Clock;
   faults: FaultInjector;
   /**
-   * The fixture's `pageSize`: when set, no page of an ElastiCache Describe* or Route 53 list
-   * answer holds more items than this, whatever MaxRecords/MaxItems asks (sandbox/fixture.ts).
+   * The fixture's `pageSize`: when set, no page of an ElastiCache Describe*, Route 53 or Step
+   * Functions list answer holds more items than this, whatever MaxRecords/MaxItems asks (sandbox/fixture.ts).
    */
   pageSize?: number;
 }

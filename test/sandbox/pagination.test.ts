@@ -276,6 +276,18 @@ describe('lists past one page, through the AWS CLI (botocore follows the sandbox
     expect(one.Marker).toEqual(expect.any(String));
   });
 
+  it('lists every state machine across pages of Step Functions nextTokens', async () => {
+    const out = await cli(['stepfunctions', 'list-state-machines']);
+    expect(ids(out, 'stateMachines', 'name').sort()).toEqual([
+      'MigrateFleet',
+      'MigrateReplicationGroup',
+      'RollbackStoppedMigration',
+    ]);
+    const one = await cli(['stepfunctions', 'list-state-machines', '--no-paginate']);
+    expect(ids(one, 'stateMachines', 'name')).toHaveLength(2);
+    expect(one.nextToken).toEqual(expect.any(String));
+  });
+
   it('lists every record set of the zone across pages, and stops at --max-items', async () => {
     const all = await cli(['route53', 'list-resource-record-sets', '--hosted-zone-id', ZONE]);
     expect(ids(all, 'ResourceRecordSets', 'Name')).toEqual([

@@ -3,14 +3,27 @@ import {
   DescribeReplicationGroupsCommand,
   DescribeSnapshotsCommand,
 } from '@aws-sdk/client-elasticache';
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getMigration } from '../../lambdas/api/migrations.js';
 import { nodesInRegion } from '../../lambdas/fleet/admit.js';
+import { readHistory } from '../../lambdas/handlers/fleet-record.js';
 import { changeTrackingStatus, enableChangeTracking } from '../../lambdas/migration/change-tracking.js';
 import type { MigrationState } from '../../lambdas/migration/state.js';
 import type { FixtureInput } from '../../sandbox/index.js';
 import { localFunctionArn } from '../../sandbox/workflow.js';
 import { causeText } from '../support/fault-matrix.js';
 import { fleet, startWorkflowBed, type WorkflowBed, ZONE_ID } from '../support/workflow.js';
+
+const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:MigrateReplicationGroup';
+const ROLLBACK = 'arn:aws:states:us-east-1:123456789012:stateMachine:RollbackStoppedMigration';
 
 /**
  * Every list the workflow reads, held on many pages. The fixture's `pageSize: 1` makes the sandbox
@@ -50,10 +63,29 @@ function world(options: { reservedMemoryPercent?: string; keyspaceEvents?: strin
 }
 
 let bed: WorkflowBed;
+let sfn: SFNClient;
 beforeAll(async () => {
   bed = await startWorkflowBed(world());
+  sfn = new SFNClient({
+    endpoint: bed.sandbox.endpoint,
+    region: bed.sandbox.region,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
 });
-afterAll(() => bed.stop());
+afterAll(async () => {
+  sfn?.destroy();
+  await bed.stop();
+});
+
+async function settled(executionArn: string): Promise<DescribeExecutionCommandOutput> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const out = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (out.status !== 'RUNNING') return out;
+    if (Date.now() > deadline) throw new Error(`${executionArn} still running`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 const primaryRecord = { hostedZoneId: ZONE_ID, recordName: 'orders.example.internal', endpoint: 'primary' };
 const readerRecord = { hostedZoneId: ZONE_ID, recordName: 'orders-ro.example.internal', endpoint: 'reader' };
@@ -71,7 +103,7 @@ describe('the migration with one item a page', () => {
     expect(await bed.cname('orders.example.internal.')).toContain('orders-atrest');
     expect(await bed.cname('orders-ro.example.internal.')).toContain('orders-atrest');
     expect(await bed.cname('sessions.example.internal.')).not.toContain('orders');
-    expect(await bed.groupIds()).not.toContain('orders');
+    expect(await bed.groupIds()).toEqual(['orders-atrest', 'sessions', 'zz-other']);
   });
 
   it('reads reserved-memory-percent from the last page of the parameters: no headroom warning at 25, a warning at 10', async () => {
@@ -146,5 +178,64 @@ describe('the fleet batch with one item a page', () => {
     };
     const total = Object.values(result.counts).reduce((a, b) => a + b, 0);
     expect(total).toBe(3);
+  });
+});
+
+describe('Step Functions with one item a page', () => {
+  it("the API's GET of a migration and the fleet recorder read the whole history: every step it ran", async () => {
+    await bed.sandbox.reset(world());
+    const started = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: MACHINE,
+        name: 'pages-dry-run',
+        input: JSON.stringify({ sourceReplicationGroupId: 'orders', dryRun: true }),
+      }),
+    );
+    expect((await settled(started.executionArn!)).status).toBe('SUCCEEDED');
+    const details = await getMigration({ sfn, stateMachineArn: MACHINE } as never, 'pages-dry-run');
+    // Steps are the Task and Wait states: a dry run has one.
+    expect(details.steps.map((s) => s.name)).toEqual(['RunPreflight']);
+    expect(details.currentStep).toBe('DryRunPlan');
+    // The fleet's recorder reads a child's history the same way, for its timeline.
+    const history = await readHistory(started.executionArn!);
+    expect(history[0]?.type).toBe('ExecutionStarted');
+    expect(history.at(-1)?.type).toBe('ExecutionSucceeded');
+    expect(history.filter((e) => e.stateEnteredEventDetails?.name === 'RunPreflight')).toHaveLength(1);
+  });
+
+  it('the rollback of a stopped migration finds its last state document pages back, and removes what it made', async () => {
+    await bed.sandbox.reset(world());
+    const started = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: MACHINE,
+        name: 'pages-stop',
+        input: JSON.stringify({
+          sourceReplicationGroupId: 'orders',
+          dnsRecords: [primaryRecord],
+          verification: { mode: 'off' },
+          approvals: { beforeCutover: true },
+          pollIntervalSeconds: 1,
+        }),
+      }),
+    );
+    const deadline = Date.now() + 60_000;
+    while (!bed.sandbox.elasticache.groups.get('orders-atrest') || (await bed.snapshotNames()).length === 0) {
+      if (Date.now() > deadline) throw new Error('the migration never reached its restore');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await sfn.send(new StopExecutionCommand({ executionArn: started.executionArn! }));
+    let rollbacks: { executionArn?: string }[] = [];
+    for (;;) {
+      rollbacks = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: ROLLBACK }))).executions ?? [];
+      if (rollbacks.length > 0) break;
+      if (Date.now() > deadline) throw new Error('no rollback started');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const rollback = await settled(rollbacks[0]!.executionArn!);
+    expect(rollback.status, rollback.cause).toBe('SUCCEEDED');
+    expect(JSON.parse(rollback.output ?? '{}')).not.toMatchObject({ nothingToRollBack: true });
+    expect(await bed.groupIds()).toEqual(['orders', 'sessions', 'zz-other']);
+    expect(await bed.snapshotNames()).toEqual([]);
+    expect(await bed.cname('orders.example.internal.')).not.toContain('orders-atrest');
   });
 });
