@@ -16,7 +16,7 @@ import { getMigration } from '../../lambdas/api/migrations.js';
 import { nodesInRegion } from '../../lambdas/fleet/admit.js';
 import { readHistory } from '../../lambdas/handlers/fleet-record.js';
 import { changeTrackingStatus, enableChangeTracking } from '../../lambdas/migration/change-tracking.js';
-import type { MigrationState } from '../../lambdas/migration/state.js';
+import type { MigrationState, MigrationSummary } from '../../lambdas/migration/state.js';
 import type { FixtureInput } from '../../sandbox/index.js';
 import { localFunctionArn } from '../../sandbox/workflow.js';
 import { causeText } from '../support/fault-matrix.js';
@@ -33,12 +33,36 @@ const ROLLBACK = 'arn:aws:states:us-east-1:123456789012:stateMachine:RollbackSto
  * refusal missed, a false headroom warning, a shared parameter group not named, a short count of
  * nodes, a fleet missing groups). docs/aws-behaviour.md: Paging.
  */
-function world(options: { reservedMemoryPercent?: string; keyspaceEvents?: string } = {}): FixtureInput {
+function world(
+  options: { reservedMemoryPercent?: string; keyspaceEvents?: string; alarms?: boolean } = {},
+): FixtureInput {
   const base = fleet({ orders: { parameterGroup: 'shared-pg' } });
   const groups = base.elasticache?.replicationGroups ?? [];
   return {
     ...base,
     pageSize: 1,
+    // DescribeAlarms pages at 100 (MaxRecords) whatever pageSize says: 120 alarms of another group
+    // sort before the source's one, which is then on page 2.
+    ...(options.alarms
+      ? {
+          cloudwatch: {
+            alarms: [
+              ...Array.from({ length: 120 }, (_, i) => ({
+                name: `aaa-filler-${String(i).padStart(3, '0')}`,
+                metricName: 'CurrConnections',
+                dimensions: { CacheClusterId: 'zz-other-001' },
+                threshold: 1000,
+              })),
+              {
+                name: 'orders-memory',
+                metricName: 'DatabaseMemoryUsagePercentage',
+                dimensions: { ReplicationGroupId: 'orders' },
+                threshold: 75,
+              },
+            ],
+          },
+        }
+      : {}),
     elasticache: {
       ...base.elasticache,
       // `zz-other` shares the source's parameter group; its node sorts last (the last page).
@@ -91,8 +115,8 @@ const primaryRecord = { hostedZoneId: ZONE_ID, recordName: 'orders.example.inter
 const readerRecord = { hostedZoneId: ZONE_ID, recordName: 'orders-ro.example.internal', endpoint: 'reader' };
 
 describe('the migration with one item a page', () => {
-  it('flips both records, which sort after the zone apex, to the new group and deletes the source', async () => {
-    await bed.sandbox.reset(world());
+  it('flips both records, which sort after the zone apex, carries over the alarm on page 2, and deletes the source', async () => {
+    await bed.sandbox.reset(world({ alarms: true }));
     const result = await bed.run({
       sourceReplicationGroupId: 'orders',
       dnsRecords: [primaryRecord, readerRecord],
@@ -104,6 +128,11 @@ describe('the migration with one item a page', () => {
     expect(await bed.cname('orders-ro.example.internal.')).toContain('orders-atrest');
     expect(await bed.cname('sessions.example.internal.')).not.toContain('orders');
     expect(await bed.groupIds()).toEqual(['orders-atrest', 'sessions', 'zz-other']);
+    // The source's alarm, on page 2 of DescribeAlarms, was carried over and removed with the source.
+    expect((result.output as MigrationSummary).alarms).toMatchObject({
+      copied: [{ from: 'orders-memory', name: 'at-rest-migrator/orders-atrest/orders-memory' }],
+      sourceAlarmsDeleted: ['orders-memory'],
+    });
   });
 
   it('reads reserved-memory-percent from the last page of the parameters: no headroom warning at 25, a warning at 10', async () => {
