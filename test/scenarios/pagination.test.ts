@@ -12,6 +12,7 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executionHistory, listExecutions, listStateMachines } from '../../cli/aws.js';
 import { getMigration } from '../../lambdas/api/migrations.js';
 import { nodesInRegion } from '../../lambdas/fleet/admit.js';
 import { readHistory } from '../../lambdas/handlers/fleet-record.js';
@@ -32,6 +33,15 @@ const ROLLBACK = 'arn:aws:states:us-east-1:123456789012:stateMachine:RollbackSto
  * assertions below say what a user would then see (a record left on the old group, a quota
  * refusal missed, a false headroom warning, a shared parameter group not named, a short count of
  * nodes, a fleet missing groups). docs/aws-behaviour.md: Paging.
+ *
+ * Each call site was checked by making it read only its first page, which fails the test named:
+ * findRecord (lambdas/migration/aws.ts) and listAlarms (lambdas/migration/alarms.ts): "flips
+ * both records"; readHeadroomParameters and readManualSnapshots (preflight/reads.ts): "reads
+ * reserved-memory-percent", "counts manual backups"; parametersOf and otherUsers
+ * (change-tracking.ts): "finds notify-keyspace-events"; nodesInRegion (fleet/admit.ts) and
+ * listGroups (fleet/discover.ts): the fleet tests; readExecution (api/migrations.ts), readHistory
+ * (handlers/fleet-record.ts) and cli/aws.ts's listStateMachines, listExecutions and
+ * executionHistory: "the API's GET"; recoverStoppedMigration: "the rollback of a stopped migration".
  */
 function world(
   options: { reservedMemoryPercent?: string; keyspaceEvents?: string; alarms?: boolean } = {},
@@ -211,7 +221,7 @@ describe('the fleet batch with one item a page', () => {
 });
 
 describe('Step Functions with one item a page', () => {
-  it("the API's GET of a migration and the fleet recorder read the whole history: every step it ran", async () => {
+  it("the API's GET of a migration, the fleet recorder and the operator CLI read whole histories and lists", async () => {
     await bed.sandbox.reset(world());
     const started = await sfn.send(
       new StartExecutionCommand({
@@ -230,6 +240,27 @@ describe('Step Functions with one item a page', () => {
     expect(history[0]?.type).toBe('ExecutionStarted');
     expect(history.at(-1)?.type).toBe('ExecutionSucceeded');
     expect(history.filter((e) => e.stateEnteredEventDetails?.name === 'RunPreflight')).toHaveLength(1);
+
+    // The operator CLI's reads (cli/aws.ts): every state machine, execution and event.
+    const second = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: MACHINE,
+        name: 'pages-dry-run-2',
+        input: JSON.stringify({ sourceReplicationGroupId: 'sessions', dryRun: true }),
+      }),
+    );
+    await settled(second.executionArn!);
+    expect((await listStateMachines(sfn)).map((m) => m.name).sort()).toEqual([
+      'MigrateFleet',
+      'MigrateReplicationGroup',
+      'RollbackStoppedMigration',
+    ]);
+    expect((await listExecutions(sfn, MACHINE)).map((e) => e.name).sort()).toEqual([
+      'pages-dry-run',
+      'pages-dry-run-2',
+    ]);
+    const cliHistory = await executionHistory(sfn, started.executionArn!);
+    expect(cliHistory.map((e) => e.type)).toEqual(history.map((e) => e.type));
   });
 
   it('the rollback of a stopped migration finds its last state document pages back, and removes what it made', async () => {
