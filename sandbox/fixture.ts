@@ -71,6 +71,7 @@ export const replicationGroupFixture = z.strictObject({
   autoMinorVersionUpgrade: z.boolean().default(true),
   dataTiering: z.boolean().default(false),
   globalReplicationGroupId: z.string().optional(),
+  notificationTopicArn: z.string().optional().describe('SNS topic of the ElastiCache event notifications'),
   tags: tagMap.default({}),
   dataSizeMb: z.number().nonnegative().default(100).describe('drives simulated durations'),
   status: z.enum(['available', 'creating', 'modifying', 'snapshotting']).default('available'),

@@ -183,6 +183,10 @@ export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore)
       NetworkType: g.networkType,
       IpDiscovery: g.ipDiscovery,
       TransitEncryptionMode: g.transit ? g.transitMode : undefined,
+      // Where ElastiCache publishes the member's events; the sandbox's topics are never encrypted.
+      NotificationConfiguration: g.notificationTopicArn
+        ? { TopicArn: g.notificationTopicArn, TopicStatus: 'active' }
+        : undefined,
     };
   };
 
