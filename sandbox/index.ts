@@ -20,6 +20,7 @@ import { StepFunctionsStore } from './services/stepfunctions/store.js';
 import type { SandboxContext } from './services/types.js';
 import type { LambdaHandler } from './stepfunctions.js';
 import {
+  LOCAL_CACHE_EVENTS_TOPIC,
   LOCAL_FLEET_TOPIC,
   LOCAL_REPORTS_BUCKET,
   localStateMachines,
@@ -113,6 +114,7 @@ async function buildWorld(
     accountId: fixture.accountId,
     clock: new Clock(timeScale),
     faults: new FaultInjector(),
+    ...(fixture.pageSize === undefined ? {} : { pageSize: fixture.pageSize }),
   };
   const kms = new KmsStore(ctx);
   const secrets = new SecretStore(ctx);
@@ -128,6 +130,8 @@ async function buildWorld(
   for (const secret of fixture.secretsManager.secrets) secrets.add(secret.name, secret.value);
   for (const topic of fixture.sns.topics) sns.addTopic(topic);
   sns.addTopic(LOCAL_FLEET_TOPIC);
+  sns.addTopic(LOCAL_CACHE_EVENTS_TOPIC);
+  elasticache.notify = (topicArn, event, message) => sns.deliver(topicArn, event, message);
   for (const group of fixture.elasticache.parameterGroups) elasticache.seedParameterGroup(group);
   for (const group of fixture.elasticache.replicationGroups) await elasticache.seedGroup(group);
   elasticache.seedNetwork(fixture.elasticache);

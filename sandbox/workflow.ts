@@ -23,6 +23,8 @@ export const MIGRATION_DEFINITION_FILE = fileURLToPath(
 
 export const LOCAL_KMS_ALIAS = 'alias/elasticache-at-rest';
 export const LOCAL_APPROVAL_TOPIC = 'migration-approvals';
+/** The deployment's cache-events topic (new groups' ElastiCache notifications); every sandbox has it. */
+export const LOCAL_CACHE_EVENTS_TOPIC = 'cache-events';
 /** The SNS topic announcing fleet reports; every sandbox has it, as it has the reports bucket. */
 export const LOCAL_FLEET_TOPIC = 'fleet-reports';
 /** The S3 bucket of the fleet batch's plans and reports; every sandbox has it. */
@@ -60,6 +62,7 @@ export function configureLocalEnvironment(sandbox: Sandbox, extra: Record<string
     FLEET_REPORT_TOPIC_ARN: `arn:aws:sns:${sandbox.region}:${sandbox.accountId}:${LOCAL_FLEET_TOPIC}`,
     // The recommended alarms notify the deployment's topic; locally, the approval topic stands in.
     ALARM_TOPIC_ARN: `arn:aws:sns:${sandbox.region}:${sandbox.accountId}:${LOCAL_APPROVAL_TOPIC}`,
+    CACHE_EVENTS_TOPIC_ARN: `arn:aws:sns:${sandbox.region}:${sandbox.accountId}:${LOCAL_CACHE_EVENTS_TOPIC}`,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
     POWERTOOLS_SERVICE_NAME: 'elasticache-at-rest-migrator',
     ...extra,

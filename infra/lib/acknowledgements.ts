@@ -179,6 +179,16 @@ function acknowledgeResource(construct: IConstruct): void {
     );
   } else if (
     CfnResource.isCfnResource(construct) &&
+    construct.cfnResourceType === 'AWS::SNS::Topic' &&
+    construct.node.scope?.node.id === 'CacheEventsTopic'
+  ) {
+    acknowledge(construct, {
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'ElastiCache cannot publish its event notifications (the backup-failure watch) to a topic with server-side encryption: an encrypted topic turns inactive and is disassociated from the group (docs/aws-behaviour.md, CloudWatch). The messages hold group and node ids and event texts, no cache data; transport is TLS-only (enforceSSL)',
+    });
+  } else if (
+    CfnResource.isCfnResource(construct) &&
     construct.cfnResourceType === 'AWS::SQS::Queue' &&
     construct.node.scope?.node.id === 'DeliveryFailures'
   ) {

@@ -200,6 +200,9 @@ export class MigratorStack extends Stack {
     this.approvalTopic = this.createApprovalTopic(config, notificationKey);
     // The recommended alarms notify the deployment's topic (its policy lets CloudWatch publish).
     functions.alarms.bind('ALARM_TOPIC_ARN', this.notifications.topic.topicArn);
+    // Their backup-failure watch: preflight names the cache-events topic in the new group's create
+    // request (the restore's CreateReplicationGroup), where the source has no topic of its own.
+    functions.preflight.bind('CACHE_EVENTS_TOPIC_ARN', this.notifications.cacheEventsTopic.topicArn);
     functions.requestApproval.bind(
       'APPROVAL_TOPIC_ARN',
       this.approvalTopic.topicArn,
@@ -302,6 +305,11 @@ export class MigratorStack extends Stack {
     });
     new CfnOutput(this, 'NotificationTopicArn', { value: this.notifications.topic.topicArn });
     new CfnOutput(this, 'CriticalTopicArn', { value: this.notifications.criticalTopic.topicArn });
+    new CfnOutput(this, 'CacheEventsTopicArn', {
+      value: this.notifications.cacheEventsTopic.topicArn,
+      description:
+        'ElastiCache event notifications (backup failures) of new groups without a topic of their own',
+    });
 
     acknowledgeFindings(this);
   }

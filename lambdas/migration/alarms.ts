@@ -28,6 +28,9 @@ import type { AlarmProgress, MigrationPlan, MigrationState, MigrationSummary } f
  *   group's counterpart: same metric, statistic, period, evaluation, threshold, actions and tags,
  *   named `at-rest-migrator/<target id>/<source alarm name>`. The recommended set is added where
  *   asked. The source's alarms are marked (two tool tags) for removal after the source is deleted.
+ *   The recommended set's backup-failure watch is no alarm: ElastiCache has no metric for it and
+ *   reports `ElastiCache:SnapshotFailed` only to the group's notification topic, which preflight
+ *   sets in the create request (preflight/plan.ts, watchBackupFailures).
  * - `deleteSourceAlarms` (after the source is deleted): deletes the marked alarms.
  * - `removeAlarms` (rollback): deletes what `copyAlarms` created, unmarks the source's alarms.
  *
@@ -515,6 +518,8 @@ export function alarmSummary(state: MigrationState): NonNullable<MigrationSummar
     recommended: progress.recommended,
     sourceAlarmsDeleted: deleted,
     kept: progress.copied.map((c) => c.from).filter((name) => !deleted.includes(name)),
+    // The backup-failure watch is the new group's notification topic, set at create (preflight/plan.ts).
+    ...(state.plan?.backupFailureTopic ? { backupFailures: state.plan.backupFailureTopic } : {}),
   };
 }
 

@@ -217,7 +217,7 @@ export const migrationInput = z.strictObject({
         .boolean()
         .default(false)
         .describe(
-          "create the recommended alarms (EngineCPUUtilization, CurrConnections, SwapUsage, DatabaseMemoryUsagePercentage) on every member of the new group where the source has none for that metric, notifying the deployment's topic",
+          "create the recommended alarms (EngineCPUUtilization, CurrConnections, SwapUsage, DatabaseMemoryUsagePercentage) on every member of the new group where the source has none for that metric, notifying the deployment's topic; and watch backup failures: the new group's ElastiCache notification topic is the source's, or the deployment's cache-events topic where the source has none",
         ),
     })
     .default({ copy: true, keepSourceAlarms: false, recommended: false }),

@@ -34,6 +34,12 @@ export interface MigrationPlan {
     /** The member to snapshot (a replica where there is one); undefined in cluster mode. */
     snapshotClusterId?: string;
   };
+  /**
+   * Where ElastiCache notifies the new group's events, backup failures (`ElastiCache:SnapshotFailed`)
+   * among them: the source's topic, or the deployment's cache-events topic where the source has
+   * none (alarms.recommended). Absent when the recommended set was not asked for.
+   */
+  backupFailureTopic?: { topicArn: string; from: 'source' | 'deployment' };
   /** `idDerivation`: given in the input, or how it was derived from the source id. */
   target: { id: string; idDerivation?: 'input' | TargetIdDerivation };
   snapshotName: string;
@@ -265,6 +271,8 @@ export interface MigrationSummary {
     recommended: string[];
     sourceAlarmsDeleted: string[];
     kept: string[];
+    /** The topic ElastiCache notifies of the new group's failed backups (alarms.recommended). */
+    backupFailures?: { topicArn: string; from: 'source' | 'deployment' };
   };
   /** The live catch-up and the cutover's write freeze. */
   cutover?: {

@@ -149,6 +149,14 @@ const VARIABLES = {
       expected: 'an SNS topic ARN',
     },
   ),
+  cacheEventsTopicArn: text(
+    'CACHE_EVENTS_TOPIC_ARN',
+    "for the new group's ElastiCache event notifications, backup failures among them (the deployment's unencrypted cache-events topic)",
+    {
+      test: /^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w.-]+$/,
+      expected: 'an SNS topic ARN',
+    },
+  ),
   migrationsTableName: text(
     'MIGRATIONS_TABLE_NAME',
     'for the migrations table, where each source is claimed by one migration',

@@ -20,6 +20,15 @@ export class SnsStore {
 
   constructor(private readonly ctx: SandboxContext) {}
 
+  /**
+   * A message an AWS service publishes to a topic (ElastiCache's event notifications). A topic
+   * that does not exist drops it, as a deleted topic does on AWS.
+   */
+  deliver(topicArn: string, subject: string, message: string): void {
+    if (!this.topics.has(topicArn)) return;
+    this.published.push({ topicArn, messageId: randomUUID(), subject, message, attributes: {} });
+  }
+
   addTopic(name: string): string {
     const arn = `arn:aws:sns:${this.ctx.region}:${this.ctx.accountId}:${name}`;
     this.topics.add(arn);

@@ -4,7 +4,11 @@ import {
   ListTagsForResourceCommand,
   type MetricAlarm,
 } from '@aws-sdk/client-cloudwatch';
-import { DescribeReplicationGroupsCommand } from '@aws-sdk/client-elasticache';
+import {
+  DescribeCacheClustersCommand,
+  DescribeReplicationGroupsCommand,
+  DescribeSnapshotsCommand,
+} from '@aws-sdk/client-elasticache';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MigrationState, MigrationSummary } from '../../lambdas/migration/state.js';
 import type { FixtureInput } from '../../sandbox/index.js';
@@ -25,6 +29,8 @@ import {
  */
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:migration-approvals';
 const OPS = 'arn:aws:sns:us-east-1:123456789012:ops';
+/** The deployment's cache-events topic (sandbox/workflow.ts, CACHE_EVENTS_TOPIC_ARN). */
+const CACHE_EVENTS = 'arn:aws:sns:us-east-1:123456789012:cache-events';
 
 /** Three alarms on the source (one on the group, two on members) and one on another group. */
 function withAlarms(): FixtureInput {
@@ -115,6 +121,29 @@ async function account() {
 }
 
 const dims = (a: MetricAlarm) => Object.fromEntries((a.Dimensions ?? []).map((d) => [d.Name, d.Value]));
+
+/** The notification topic of every member of a group, as DescribeCacheClusters shows it. */
+async function notificationTopics(groupId: string) {
+  const out = await bed.elasticache.send(new DescribeCacheClustersCommand({}));
+  return (out.CacheClusters ?? [])
+    .filter((c) => c.ReplicationGroupId === groupId)
+    .map((c) => c.NotificationConfiguration?.TopicArn);
+}
+
+/** Runs the new group's daily backup, failing, and returns what its topics received. */
+async function failedDailyBackup(groupId: string) {
+  bed.sandbox.injectFaults({ type: 'snapshot', name: 'automatic.*', outcome: 'failed' });
+  const backup = bed.sandbox.elasticache.beginAutomaticBackup(groupId, 1000);
+  await expect
+    .poll(
+      async () =>
+        (await bed.elasticache.send(new DescribeSnapshotsCommand({ SnapshotName: backup.name })))
+          .Snapshots?.[0]?.SnapshotStatus,
+      { timeout: 10_000 },
+    )
+    .toBe('failed');
+  return bed.sandbox.sns.published.filter((m) => m.subject === 'ElastiCache:SnapshotFailed');
+}
 
 describe('alarms carried over', () => {
   it('after the migration, three equivalent alarms watch the new group and the old ones are gone', async () => {
@@ -275,6 +304,70 @@ describe('alarms carried over', () => {
     expect(threshold('CurrConnections')).toBe(2000);
   });
 
+  it("watches backup failures on request: the new group notifies the deployment's cache-events topic", async () => {
+    await bed.sandbox.reset(fleet());
+    const result = await bed.run({ ...input, alarms: { recommended: true } });
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(await notificationTopics('orders-atrest')).toEqual([CACHE_EVENTS, CACHE_EVENTS, CACHE_EVENTS]);
+    const summary = result.output as MigrationSummary;
+    expect(summary.alarms?.backupFailures).toEqual({ topicArn: CACHE_EVENTS, from: 'deployment' });
+    expect(summary.changes).toContainEqual(
+      expect.objectContaining({ setting: 'NotificationTopicArn', from: 'none', to: CACHE_EVENTS }),
+    );
+    // A failed daily backup of the new group reaches the topic, naming the node.
+    const messages = await failedDailyBackup('orders-atrest');
+    expect(messages).toHaveLength(1);
+    expect(messages[0]?.topicArn).toBe(CACHE_EVENTS);
+    expect(JSON.parse(messages[0]!.message)).toMatchObject({
+      SourceIdentifier: summary.backupNode,
+      SourceType: 'cache-cluster',
+    });
+  });
+
+  it("keeps the source's own notification topic for the backup-failure watch", async () => {
+    await bed.sandbox.reset({
+      ...fleet({ orders: { notificationTopicArn: OPS } }),
+      sns: { topics: ['migration-approvals', 'ops'] },
+    });
+    const result = await bed.run({ ...input, alarms: { recommended: true } });
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(await notificationTopics('orders-atrest')).toEqual([OPS, OPS, OPS]);
+    const summary = result.output as MigrationSummary;
+    expect(summary.alarms?.backupFailures).toEqual({ topicArn: OPS, from: 'source' });
+    expect(summary.changes?.map((c) => c.setting)).not.toContain('NotificationTopicArn');
+    expect((await failedDailyBackup('orders-atrest')).map((m) => m.topicArn)).toEqual([OPS]);
+  });
+
+  it('sets no notification topic when the recommended set is not asked for', async () => {
+    await bed.sandbox.reset(fleet());
+    const result = await bed.run(input);
+    expect(result.status, result.cause).toBe('SUCCEEDED');
+    expect(await notificationTopics('orders-atrest')).toEqual([undefined, undefined, undefined]);
+    expect((result.output as MigrationSummary).alarms?.backupFailures).toBeUndefined();
+    expect(await failedDailyBackup('orders-atrest')).toEqual([]);
+  });
+
+  it('a rollback removes the backup-failure watch with the new group, and the account alarms are as they were', async () => {
+    await bed.sandbox.reset(fleet());
+    const before = await account();
+    const result = await bed.run(
+      { ...input, alarms: { recommended: true }, approvals: { beforeDeleteSource: true } },
+      {
+        decide: async (request) => {
+          if (request.gate !== 'beforeDeleteSource') return { output: { approved: true } };
+          // The watch and the recommended alarms exist at this point.
+          expect(await notificationTopics('orders-atrest')).toContain(CACHE_EVENTS);
+          expect((await alarms()).length).toBeGreaterThan(0);
+          return { error: 'ApprovalRejectedError', cause: 'rejected' };
+        },
+      },
+    );
+    expect(result.status).toBe('FAILED');
+    expect(await bed.groupIds()).toEqual(['orders', 'sessions']);
+    expect(await notificationTopics('orders')).toEqual([undefined, undefined, undefined]);
+    expect(await account()).toEqual(before);
+  });
+
   it('recommends only the metrics the source did not watch', async () => {
     const result = await bed.run({ ...input, alarms: { recommended: true } });
     expect(result.status, result.cause).toBe('SUCCEEDED');
@@ -344,6 +437,8 @@ describe('every new step, run twice, reaches the same state', () => {
     state = await pollStep(bed, 'restore', 'backup-node', state, (s) => s.progress.backupNode?.done === true);
     state = await twice('restore', 'backup-node', state);
 
+    // The backup-failure watch came with the new group (its create request), set once.
+    expect(await notificationTopics('orders-atrest')).toEqual([CACHE_EVENTS, CACHE_EVENTS, CACHE_EVENTS]);
     state = await twice('alarms', 'copy', state);
     expect(state.progress.alarms?.copied).toHaveLength(3);
     expect(state.progress.alarms?.recommended).toHaveLength(3); // SwapUsage on each member

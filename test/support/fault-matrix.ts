@@ -3,7 +3,7 @@ import { DescribeReplicationGroupsCommand, ListTagsForResourceCommand } from '@a
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { expect } from 'vitest';
 import { intermediateSnapshotName, shortIdOf } from '../../lambdas/migration/naming.js';
-import type { FaultSpec } from '../../sandbox/index.js';
+import type { FaultSpec, FixtureInput } from '../../sandbox/index.js';
 import type { ApprovalDecision, LambdaHandler } from '../../sandbox/stepfunctions.js';
 import { localFunctionArn, MIGRATION_DEFINITION_FILE } from '../../sandbox/workflow.js';
 import { FUNCTIONS } from '../../statemachine/manifest.js';
@@ -45,10 +45,20 @@ export const WORKFLOW_OPERATIONS = [
   'GetChange',
   'DescribeKey',
   'GetSecretValue',
+  // CloudWatch, the alarms' steps (CopyAlarms, DeleteSourceAlarms, the rollback's removal).
+  'DescribeAlarms',
+  'PutMetricAlarm',
+  'DeleteAlarms',
+  'CloudWatch:ListTagsForResource',
+  'TagResource',
+  'UntagResource',
 ] as const;
 export type WorkflowOperation = (typeof WORKFLOW_OPERATIONS)[number];
 
-const SERVICE: Record<WorkflowOperation, 'elasticache' | 'route53' | 'kms' | 'secretsmanager'> = {
+const SERVICE: Record<
+  WorkflowOperation,
+  'elasticache' | 'route53' | 'kms' | 'secretsmanager' | 'monitoring'
+> = {
   DescribeReplicationGroups: 'elasticache',
   DescribeCacheClusters: 'elasticache',
   ListTagsForResource: 'elasticache',
@@ -65,7 +75,18 @@ const SERVICE: Record<WorkflowOperation, 'elasticache' | 'route53' | 'kms' | 'se
   GetChange: 'route53',
   DescribeKey: 'kms',
   GetSecretValue: 'secretsmanager',
+  DescribeAlarms: 'monitoring',
+  PutMetricAlarm: 'monitoring',
+  DeleteAlarms: 'monitoring',
+  'CloudWatch:ListTagsForResource': 'monitoring',
+  TagResource: 'monitoring',
+  UntagResource: 'monitoring',
 };
+
+/** The API's name of an operation (CloudWatch's ListTagsForResource is told from ElastiCache's). */
+export function apiOperation(operation: WorkflowOperation): string {
+  return operation.replace(/^CloudWatch:/, '');
+}
 
 /** The error code a denied call returns, per service (none of them is retried by the SDK). */
 export function deniedCode(operation: WorkflowOperation): string {
@@ -80,7 +101,7 @@ export function denied(operation: WorkflowOperation, options: ApiErrorOptions = 
   return {
     type: 'api-error',
     service: SERVICE[operation],
-    operation,
+    operation: apiOperation(operation),
     code: deniedCode(operation),
     times: options.times ?? 'always',
     skip: options.skip ?? 0,
@@ -102,7 +123,7 @@ export function throttled(operation: WorkflowOperation, options: ApiErrorOptions
   return {
     type: 'api-error',
     service: SERVICE[operation],
-    operation,
+    operation: apiOperation(operation),
     code: throttlingCode(operation),
     times: options.times ?? 3,
     skip: options.skip ?? 0,
@@ -124,7 +145,9 @@ export type ArmingState =
   | 'LowerTtl'
   | 'FlipRecords'
   | 'ConfirmFlip'
+  | 'CopyAlarms'
   | 'DeleteSource'
+  | 'DeleteSourceAlarms'
   | 'CheckSourceDeletion'
   | 'CleanUpAndSummarize'
   | 'RollBackChanges';
@@ -203,6 +226,8 @@ export interface FaultPoint {
   input?: Record<string, unknown>;
   /** Migrate with TLS and the AUTH token from Secrets Manager. */
   auth?: boolean;
+  /** The source is watched by CloudWatch alarms (SOURCE_ALARMS), which the migration carries over. */
+  alarms?: boolean;
   /** Answers approval gates (all approved when absent). */
   decide?: (gate: string) => ApprovalDecision;
   expect: {
@@ -223,6 +248,8 @@ export interface FaultPoint {
     sourceStillClaimed?: boolean;
     /** A record someone else changed during the migration keeps their value. */
     foreignRecord?: { name: (typeof MOVED_RECORDS)[number]; value: string };
+    /** For `migrated`: the source's alarms were not removed (DeleteSourceAlarms failed; the summary says so). */
+    sourceAlarmsLeft?: boolean;
   };
 }
 
@@ -255,6 +282,40 @@ export function authInput(bed: WorkflowBed): Record<string, unknown> {
   };
 }
 
+/** The source's alarms of the rows with `alarms` (one on the group, one on a member), and another group's. */
+export const SOURCE_ALARMS = ['orders-memory', 'orders-replica-cpu'] as const;
+const OPS_TOPIC = 'arn:aws:sns:us-east-1:123456789012:ops';
+function withAlarms(fixture: FixtureInput): FixtureInput {
+  return {
+    ...fixture,
+    cloudwatch: {
+      alarms: [
+        {
+          name: 'orders-memory',
+          metricName: 'DatabaseMemoryUsagePercentage',
+          dimensions: { ReplicationGroupId: SOURCE },
+          threshold: 80,
+          alarmActions: [OPS_TOPIC],
+          tags: { team: 'payments' },
+        },
+        {
+          name: 'orders-replica-cpu',
+          metricName: 'EngineCPUUtilization',
+          dimensions: { CacheClusterId: `${SOURCE}-002` },
+          threshold: 90,
+          alarmActions: [OPS_TOPIC],
+        },
+        {
+          name: 'sessions-cpu',
+          metricName: 'EngineCPUUtilization',
+          dimensions: { CacheClusterId: 'sessions-0001-001' },
+          threshold: 90,
+        },
+      ],
+    },
+  };
+}
+
 // ------------------------------------------------------------------------------ world state
 
 interface RecordState {
@@ -269,6 +330,8 @@ export interface World {
   snapshots: string[];
   records: Record<string, RecordState>;
   tags: Record<string, Record<string, string>>;
+  /** Every CloudWatch alarm of the account: what it watches, its threshold and its tags. */
+  alarms: Record<string, { dimensions: string; threshold?: number; tags: Record<string, string> }>;
 }
 
 /** What a user can see: groups and their status, snapshots, every record of the zone, group tags. */
@@ -305,7 +368,19 @@ export async function readWorld(bed: WorkflowBed): Promise<World> {
   // Automatic backups (`automatic.<group>-<date>`, the daily window) are the account's, not the
   // migration's: the world is what the migration made.
   const snapshots = (await bed.snapshotNames()).filter((name) => !name.startsWith('automatic.'));
-  return { groups, endpoints, snapshots, records, tags };
+  // Read from the sandbox's store: no API call, so no armed fault fires and none is counted.
+  const cloudwatch = bed.sandbox.cloudwatch;
+  const alarms: World['alarms'] = Object.fromEntries(
+    [...cloudwatch.alarms.values()].map((a) => [
+      a.AlarmName,
+      {
+        dimensions: a.Dimensions.map((d) => `${d.Name}=${d.Value}`).join(','),
+        threshold: a.Threshold,
+        tags: Object.fromEntries(cloudwatch.tags.get(a.AlarmName) ?? []),
+      },
+    ]),
+  );
+  return { groups, endpoints, snapshots, records, tags, alarms };
 }
 
 /** The primary and reader endpoints of a group, in the order of MOVED_RECORDS. */
@@ -334,6 +409,10 @@ const MUTATIONS = new Set([
   'DeleteReplicationGroup',
   'ModifyReplicationGroup',
   'ChangeResourceRecordSets',
+  'PutMetricAlarm',
+  'DeleteAlarms',
+  'TagResource',
+  'UntagResource',
 ]);
 
 // ------------------------------------------------------------------------------ the runner
@@ -352,7 +431,8 @@ let executions = 0;
  */
 export async function runFaultPoint(bed: WorkflowBed, row: FaultPoint): Promise<void> {
   // Rows that add an AUTH token run on a source without RBAC user groups (they are alternatives).
-  await bed.sandbox.reset(row.auth ? fleet({ orders: { userGroupIds: [] } }) : fleet());
+  const fixture = row.auth ? fleet({ orders: { userGroupIds: [] } }) : fleet();
+  await bed.sandbox.reset(row.alarms ? withAlarms(fixture) : fixture);
   const executionName = `matrix-${process.pid}-${++executions}`;
   const snapshotName = intermediateSnapshotName(SOURCE, shortIdOf(executionName));
   const before = await readWorld(bed);
@@ -402,7 +482,7 @@ export async function runFaultPoint(bed: WorkflowBed, row: FaultPoint): Promise<
   for (const op of [...(row.fails ?? []), ...(row.throttles ?? [])]) {
     const code = row.fails?.includes(op) ? deniedCode(op) : throttlingCode(op);
     expect(
-      calls.some((c) => c.operation === op && c.error === code),
+      calls.some((c) => c.service === SERVICE[op] && c.operation === apiOperation(op) && c.error === code),
       `${op} answered ${code} at least once (${context})`,
     ).toBe(true);
   }
@@ -453,6 +533,7 @@ export async function runFaultPoint(bed: WorkflowBed, row: FaultPoint): Promise<
     }
     case 'rolled-back': {
       expect(after.groups, context).toEqual(before.groups);
+      expect(after.alarms, "the account's alarms as they were").toEqual(before.alarms);
       expect(after.tags[SOURCE], 'the source carries no migration tags').toEqual(before.tags[SOURCE]);
       expect(
         recordsNow.map(({ ttl, values }) => ({ ttl, values })),
@@ -520,6 +601,23 @@ export async function runFaultPoint(bed: WorkflowBed, row: FaultPoint): Promise<
         expect(after.groups[SOURCE] ?? 'deleted').toMatch(/deleted|deleting/);
       }
       expect(after.snapshots.filter((s) => s === snapshotName)).toEqual([]);
+      // Every source alarm watches the new group through its copy; the source's go with the source.
+      for (const name of row.alarms ? SOURCE_ALARMS : []) {
+        expect(after.alarms[`at-rest-migrator/${TARGET}/${name}`]?.dimensions, context).toMatch(TARGET);
+        const kept = row.input?.deleteSource === false || want.sourceAlarmsLeft === true;
+        expect(after.alarms[name] !== undefined, `source alarm ${name} ${kept ? 'kept' : 'removed'}`).toBe(
+          kept,
+        );
+      }
+      if (want.sourceAlarmsLeft) {
+        const summary = result.output as { warnings?: string[] };
+        expect(summary.warnings?.join('\n'), 'the summary says what to delete by hand').toMatch(
+          /could not all be removed/,
+        );
+      }
+      expect(after.alarms['sessions-cpu'], "another group's alarm is untouched").toEqual(
+        before.alarms['sessions-cpu'],
+      );
       break;
     }
     case 'target-serves':

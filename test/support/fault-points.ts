@@ -759,6 +759,117 @@ const throttlingRows: Rows = [
   },
 ];
 
+/**
+ * CloudWatch: the alarms carried over (CopyAlarms, after the flip), the source's removed
+ * (DeleteSourceAlarms, after the source is deleted) and the rollback's removal of the copies.
+ * The source is watched by two alarms; a third watches another group. A failure before the
+ * source is deleted rolls back to the account's alarms as they were; a throttling storm is
+ * ridden out by the state's Retry; a failed removal of the source's alarms is reported.
+ */
+const rejectDeletion = (gate: string) =>
+  gate === 'beforeDeleteSource'
+    ? { error: 'ApprovalRejectedError', cause: 'rejected by test' }
+    : { output: {} };
+export const alarmRows: Rows = [
+  {
+    name: 'DescribeAlarms fails finding the alarms that watch the source',
+    fails: ['DescribeAlarms'],
+    alarms: true,
+    arm: [{ at: 'CopyAlarms', faults: [denied('DescribeAlarms', { times: 1 })] }],
+    expect: rolledBack('AccessDenied', true),
+  },
+  {
+    name: "CloudWatch's ListTagsForResource fails reading a source alarm's tags",
+    fails: ['CloudWatch:ListTagsForResource'],
+    alarms: true,
+    arm: [{ at: 'CopyAlarms', faults: [denied('CloudWatch:ListTagsForResource', { times: 1 })] }],
+    expect: rolledBack('AccessDenied', true),
+  },
+  {
+    name: 'PutMetricAlarm fails after the first copy was created',
+    fails: ['PutMetricAlarm'],
+    alarms: true,
+    arm: [{ at: 'CopyAlarms', faults: [denied('PutMetricAlarm', { skip: 1, times: 1 })] }],
+    expect: rolledBack('AccessDenied', true),
+  },
+  {
+    name: "TagResource fails after the first of the source's alarms was marked for removal",
+    fails: ['TagResource'],
+    alarms: true,
+    arm: [{ at: 'CopyAlarms', faults: [denied('TagResource', { skip: 1, times: 1 })] }],
+    expect: rolledBack('AccessDenied', true),
+  },
+  {
+    name: 'DeleteAlarms fails once deleting the copies during a rollback (the step is retried)',
+    fails: ['DeleteAlarms'],
+    alarms: true,
+    input: { approvals: { beforeDeleteSource: true } },
+    decide: rejectDeletion,
+    arm: [{ at: 'RollBackChanges', faults: [denied('DeleteAlarms', { times: 1 })] }],
+    expect: rolledBack('ApprovalRejectedError', true),
+  },
+  {
+    name: "UntagResource fails once unmarking the source's alarms during a rollback (the step is retried)",
+    fails: ['UntagResource'],
+    alarms: true,
+    input: { approvals: { beforeDeleteSource: true } },
+    decide: rejectDeletion,
+    arm: [{ at: 'RollBackChanges', faults: [denied('UntagResource', { times: 1 })] }],
+    expect: rolledBack('ApprovalRejectedError', true),
+  },
+  {
+    name: "DeleteAlarms keeps failing removing the source's alarms after the source is deleted",
+    fails: ['DeleteAlarms'],
+    alarms: true,
+    arm: [{ at: 'DeleteSourceAlarms', faults: [denied('DeleteAlarms')] }],
+    expect: { end: 'migrated', flipped: true, sourceAlarmsLeft: true },
+  },
+  {
+    name: 'a throttling storm hits DescribeAlarms finding the alarms that watch the source',
+    throttles: ['DescribeAlarms'],
+    alarms: true,
+    arm: [{ at: 'CopyAlarms', faults: [throttled('DescribeAlarms')] }],
+    expect: { end: 'migrated', flipped: true },
+  },
+  {
+    name: "a throttling storm hits CloudWatch's ListTagsForResource reading a source alarm's tags",
+    throttles: ['CloudWatch:ListTagsForResource'],
+    alarms: true,
+    arm: [{ at: 'CopyAlarms', faults: [throttled('CloudWatch:ListTagsForResource')] }],
+    expect: { end: 'migrated', flipped: true },
+  },
+  {
+    name: 'a throttling storm hits PutMetricAlarm after the first copy was created',
+    throttles: ['PutMetricAlarm'],
+    alarms: true,
+    arm: [{ at: 'CopyAlarms', faults: [throttled('PutMetricAlarm', { skip: 1 })] }],
+    expect: { end: 'migrated', flipped: true },
+  },
+  {
+    name: "a throttling storm hits TagResource marking the source's alarms",
+    throttles: ['TagResource'],
+    alarms: true,
+    arm: [{ at: 'CopyAlarms', faults: [throttled('TagResource', { skip: 1 })] }],
+    expect: { end: 'migrated', flipped: true },
+  },
+  {
+    name: "a throttling storm hits DeleteAlarms removing the source's alarms",
+    throttles: ['DeleteAlarms'],
+    alarms: true,
+    arm: [{ at: 'DeleteSourceAlarms', faults: [throttled('DeleteAlarms')] }],
+    expect: { end: 'migrated', flipped: true },
+  },
+  {
+    name: "a throttling storm hits UntagResource unmarking the source's alarms during a rollback",
+    throttles: ['UntagResource'],
+    alarms: true,
+    input: { approvals: { beforeDeleteSource: true } },
+    decide: rejectDeletion,
+    arm: [{ at: 'RollBackChanges', faults: [throttled('UntagResource')] }],
+    expect: rolledBack('ApprovalRejectedError', true),
+  },
+];
+
 /** Throttling storms, in two halves so that their SDK back-off pauses overlap in parallel files. */
 export const throttlingEarlyRows = throttlingRows.slice(0, 8);
 export const throttlingLateRows = throttlingRows.slice(8);
@@ -770,5 +881,6 @@ export const ALL_ROWS: Rows[] = [
   cutoverRows,
   rollbackRows,
   afterCutoverRows,
+  alarmRows,
   throttlingRows,
 ];

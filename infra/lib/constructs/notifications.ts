@@ -41,6 +41,15 @@ export class MigrationNotifications extends Construct {
   readonly criticalTopic: Topic;
   /** Notifications that could not be delivered. */
   readonly deadLetterQueue: Queue;
+  /**
+   * ElastiCache's event notifications of the groups a migration creates without a topic of their
+   * own (alarms.recommended): the backup-failure watch, `ElastiCache:SnapshotFailed` among the
+   * group's other events. ElastiCache reports failed backups only to a group's notification topic
+   * (no metric, and node-based groups send no EventBridge events), and cannot publish to an
+   * encrypted topic: this one has no KMS key, by necessity. Its messages carry ids and event
+   * texts, never cache data. docs/aws-behaviour.md, CloudWatch.
+   */
+  readonly cacheEventsTopic: Topic;
 
   constructor(scope: Construct, id: string, props: MigrationNotificationsProps) {
     super(scope, id);
@@ -78,8 +87,25 @@ export class MigrationNotifications extends Construct {
       );
     }
 
+    this.cacheEventsTopic = new Topic(this, 'CacheEventsTopic', {
+      displayName: 'ElastiCache events of migrated groups (backup failures)',
+      enforceSSL: true,
+    });
+    // ElastiCache publishes only where the topic policy names the account with aws:SourceOwner
+    // (aws:SourceAccount does not let it in). https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html
+    this.cacheEventsTopic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowElastiCacheOfThisAccount',
+        principals: [new ServicePrincipal('elasticache.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.cacheEventsTopic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceOwner': account } },
+      }),
+    );
+
     for (const address of props.emails ?? []) {
       this.subscribeEmail(this.topic, address);
+      this.subscribeEmail(this.cacheEventsTopic, address);
     }
     for (const address of props.criticalEmails ?? props.emails ?? []) {
       this.subscribeEmail(this.criticalTopic, address);

@@ -27,7 +27,11 @@ export interface PreflightEvent {
 
 /** The deployment's settings, from its configuration. */
 export function settingsFromEnv(): PreflightSettings {
-  return { defaultKmsKeyId: env.defaultKmsKeyId, allowedHostedZoneIds: env.allowedHostedZoneIds };
+  return {
+    defaultKmsKeyId: env.defaultKmsKeyId,
+    allowedHostedZoneIds: env.allowedHostedZoneIds,
+    cacheEventsTopicArn: env.cacheEventsTopicArn,
+  };
 }
 
 /**

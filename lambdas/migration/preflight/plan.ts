@@ -82,7 +82,10 @@ export function planMigration({ input, migrationId, facts, settings, now }: Plan
     now,
   });
   if (refusals.length > 0) return { outcome: 'refused', refusals, warnings };
-  return { outcome: 'planned', plan: buildPlan(input, migrationId, source, details, derived, warnings) };
+  return {
+    outcome: 'planned',
+    plan: buildPlan(input, migrationId, source, details, derived, warnings, settings),
+  };
 }
 
 function buildPlan(
@@ -92,6 +95,7 @@ function buildPlan(
   details: SourceDetails,
   derived: Derived,
   warnings: string[],
+  settings: PreflightSettings,
 ): MigrationPlan {
   const member = details.member!;
   const kmsKeyArn = details.key.metadata!.Arn!;
@@ -136,6 +140,7 @@ function buildPlan(
     changes,
   });
 
+  const backupFailureTopic = watchBackupFailures(input, member, settings, createRequest, changes, warnings);
   return {
     migrationId,
     shortId,
@@ -153,6 +158,7 @@ function buildPlan(
       snapshotClusterId: derived.snapshotClusterId,
     },
     target: { id: derived.target.id, idDerivation: derived.target.how },
+    ...(backupFailureTopic ? { backupFailureTopic } : {}),
     snapshotName,
     finalSnapshotName: finalSnapshotName(sourceId, shortId),
     kmsKeyArn,
@@ -198,6 +204,46 @@ function plannedRecords(
       sourceEndpoint: endpointOf(source, record.endpoint)!,
     };
   });
+}
+
+/**
+ * The backup-failure watch of the recommended set (alarms.recommended). ElastiCache publishes no
+ * CloudWatch metric for a failed backup, and node-based groups send no events to EventBridge; it
+ * notifies `ElastiCache:SnapshotFailed` only to the group's SNS notification topic
+ * (docs/aws-behaviour.md, CloudWatch). So the new group keeps the source's topic where it has an
+ * active one, and otherwise gets the deployment's cache-events topic (unencrypted, as ElastiCache
+ * requires), set in the create request itself: nothing else to create, the rollback's deletion of
+ * the new group removes it, and a second run of the restore sends the same request.
+ */
+export function watchBackupFailures(
+  input: MigrationInput,
+  member: CacheCluster,
+  settings: PreflightSettings,
+  createRequest: Omit<CreateReplicationGroupCommandInput, 'AuthToken'>,
+  changes: MigrationPlan['changes'],
+  warnings: string[],
+): MigrationPlan['backupFailureTopic'] {
+  if (!input.alarms.recommended) return undefined;
+  const current = member.NotificationConfiguration;
+  if (current?.TopicArn && current.TopicStatus !== 'inactive') {
+    createRequest.NotificationTopicArn = current.TopicArn;
+    return { topicArn: current.TopicArn, from: 'source' };
+  }
+  if (!settings.cacheEventsTopicArn) {
+    warnings.push(
+      "Backup failures of the new group will not be notified: the source has no active SNS notification topic and this deployment has no cache-events topic (CACHE_EVENTS_TOPIC_ARN on the preflight function; redeploy the stack, infra/). Set the new group's notification topic by hand after the migration.",
+    );
+    return undefined;
+  }
+  createRequest.NotificationTopicArn = settings.cacheEventsTopicArn;
+  changes.push({
+    setting: 'NotificationTopicArn',
+    from: current?.TopicArn ? `${current.TopicArn} (inactive)` : 'none',
+    to: settings.cacheEventsTopicArn,
+    reason:
+      "alarms.recommended: ElastiCache reports a failed backup (ElastiCache:SnapshotFailed) only to the group's notification topic; the deployment's cache-events topic receives it",
+  });
+  return { topicArn: settings.cacheEventsTopicArn, from: 'deployment' };
 }
 
 /** The exact CreateReplicationGroup request that restores the snapshot into the new group. */

@@ -38,6 +38,11 @@ export interface PreflightSettings {
   defaultKmsKeyId?: string;
   /** Hosted zones this deployment may change; empty = any. */
   allowedHostedZoneIds: readonly string[];
+  /**
+   * The deployment's topic for ElastiCache event notifications (backup failures among them),
+   * given to a new group whose source has none when the recommended alarms are asked for.
+   */
+  cacheEventsTopicArn?: string;
 }
 
 /**

@@ -146,6 +146,11 @@ export class ElastiCacheStore {
   readonly userGroups = new Set<string>();
   /** Per account and region, like the random part of real endpoint host names. */
   readonly endpointSuffix: string;
+  /**
+   * Where the group's event notifications go (its NotificationTopicArn): the sandbox wires it to
+   * its SNS. Only `ElastiCache:SnapshotFailed` is modelled (docs/aws-behaviour.md, CloudWatch).
+   */
+  notify: (topicArn: string, event: string, message: string) => void = () => {};
 
   constructor(
     readonly ctx: SandboxContext,
@@ -402,6 +407,7 @@ export class ElastiCacheStore {
       autoMinorVersionUpgrade: fixture.autoMinorVersionUpgrade,
       dataTiering: fixture.dataTiering,
       globalReplicationGroupId: fixture.globalReplicationGroupId,
+      notificationTopicArn: fixture.notificationTopicArn,
       shards: this.layout(
         id,
         clusterEnabled,
@@ -742,6 +748,22 @@ export class ElastiCacheStore {
         }
         if (outcome === 'disappears') this.snapshots.delete(name);
         else snapshot.status = failed || outcome === 'failed' || keyDisabled ? 'failed' : 'available';
+        if (snapshot.status === 'failed' && group.notificationTopicArn) {
+          // ElastiCache:SnapshotFailed to the group's topic. AWS documents the event name and the
+          // text, not the body's layout (its guides show two): the sandbox sends the event name as
+          // the subject and the documented sample's fields as the body. Nothing parses it.
+          const member = sources[0]?.member.id ?? group.id;
+          this.notify(
+            group.notificationTopicArn,
+            'ElastiCache:SnapshotFailed',
+            JSON.stringify({
+              Date: new Date(this.ctx.clock.now()).toISOString(),
+              Message: `Snapshot failed for snapshot with ID '${name}' of cache cluster with ID '${member}'`,
+              SourceIdentifier: member,
+              SourceType: 'cache-cluster',
+            }),
+          );
+        }
       },
       async () => {
         snapshot.data = await this.dataPlane.snapshot(

@@ -658,6 +658,7 @@ describe('every step function', () => {
         ['preflight', 'cutover', 'rollback'].includes(step),
       );
       expect('APPROVAL_TOPIC_ARN' in env, step).toBe(step === 'requestApproval');
+      expect('CACHE_EVENTS_TOPIC_ARN' in env, step).toBe(step === 'preflight');
       expect('MIGRATIONS_TABLE_NAME' in env, step).toBe(
         ['preflight', 'decommission', 'rollback'].includes(step),
       );
@@ -942,7 +943,14 @@ describe('notifications', () => {
 
   it('encrypts the topics and the dead-letter queue with a rotating key and refuses plain HTTP', () => {
     const notificationKey = { 'Fn::GetAtt': [logicalIdOf(stack, stack.notificationKey), 'Arn'] };
-    template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: notificationKey });
+    // Every topic but the cache-events one, which ElastiCache cannot publish to if encrypted.
+    const cacheEventsId = logicalIdOf(stack, stack.notifications.cacheEventsTopic);
+    const topics = template.findResources('AWS::SNS::Topic');
+    expect(Object.keys(topics)).toContain(cacheEventsId);
+    for (const [id, topic] of Object.entries(topics)) {
+      if (id === cacheEventsId) expect(topic.Properties.KmsMasterKeyId).toBeUndefined();
+      else expect(topic.Properties.KmsMasterKeyId, id).toEqual(notificationKey);
+    }
     template.hasResourceProperties('AWS::SQS::Queue', {
       KmsMasterKeyId: notificationKey,
       MessageRetentionPeriod: 14 * 24 * 3600,
@@ -970,6 +978,36 @@ describe('notifications', () => {
     });
   });
 
+  it("lets only this account's ElastiCache publish to the cache-events topic, and preflight names it", () => {
+    const cacheEventsId = logicalIdOf(stack, stack.notifications.cacheEventsTopic);
+    const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy')).filter((p) =>
+      (p.Properties.Topics as unknown[]).some(
+        (t) => JSON.stringify(t) === JSON.stringify({ Ref: cacheEventsId }),
+      ),
+    );
+    expect(policies).toHaveLength(1);
+    const statements = policies[0]!.Properties.PolicyDocument.Statement as Record<string, unknown>[];
+    expect(statements).toContainEqual({
+      Sid: 'AllowElastiCacheOfThisAccount',
+      Effect: 'Allow',
+      Principal: { Service: 'elasticache.amazonaws.com' },
+      Action: 'sns:Publish',
+      Resource: { Ref: cacheEventsId },
+      // aws:SourceOwner, not aws:SourceAccount: ElastiCache is let in by the former only.
+      Condition: { StringEquals: { 'aws:SourceOwner': ACCOUNT } },
+    });
+    // Nothing else may publish: the only other statement refuses plain HTTP.
+    expect(statements.filter((s) => s.Effect === 'Allow')).toHaveLength(1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ CACHE_EVENTS_TOPIC_ARN: { Ref: cacheEventsId } }) },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      TopicArn: { Ref: cacheEventsId },
+      Protocol: 'email',
+      Endpoint: 'platform-oncall@example.com',
+    });
+  });
+
   it('subscribes the configured addresses with failed deliveries kept in the dead-letter queue', () => {
     for (const [topic, address] of [
       [topicId, 'platform-oncall@example.com'],
@@ -990,7 +1028,7 @@ describe('notifications', () => {
     const existing = synthesize({ config: (config) => ({ ...config, approval: { topicArn } }) });
     expect(statementsOf('requestApproval', existing).get('PublishApprovalRequests')?.Resource).toBe(topicArn);
     expect(statementsOf('requestApproval', existing).has('EncryptApprovalRequests')).toBe(false);
-    existing.template.resourceCountIs('AWS::SNS::Topic', 2);
+    existing.template.resourceCountIs('AWS::SNS::Topic', 3);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseMigrationInput } from '../../../../lambdas/migration/input.js';
-import { planMigration } from '../../../../lambdas/migration/preflight/plan.js';
+import { planMigration, watchBackupFailures } from '../../../../lambdas/migration/preflight/plan.js';
 import { BASE_INPUT, details, KEY_ARN, PRIMARY_ENDPOINT, RECORD, sourceGroup, ZONE } from './facts.js';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
@@ -83,5 +83,68 @@ describe('the plan, from facts alone', () => {
       outcome: 'refused',
       refusals: [expect.objectContaining({ name: 'SourceNotAvailableError' })],
     });
+  });
+});
+
+describe('the backup-failure watch (alarms.recommended)', () => {
+  const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:cache-events';
+  const SOURCE_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ops';
+  const watch = (
+    recommended: boolean,
+    notification: { TopicArn: string; TopicStatus: string } | undefined,
+    cacheEventsTopicArn: string | null = TOPIC,
+  ) => {
+    const request: Parameters<typeof watchBackupFailures>[3] = {
+      ReplicationGroupId: 'orders-atrest',
+      ReplicationGroupDescription: 'orders',
+    };
+    const changes: Parameters<typeof watchBackupFailures>[4] = [];
+    const warnings: string[] = [];
+    const topic = watchBackupFailures(
+      parseMigrationInput({ ...BASE_INPUT, alarms: { recommended } }),
+      { CacheClusterId: 'orders-001', NotificationConfiguration: notification },
+      { allowedHostedZoneIds: [], cacheEventsTopicArn: cacheEventsTopicArn ?? undefined },
+      request,
+      changes,
+      warnings,
+    );
+    return { topic, requested: request.NotificationTopicArn, changes, warnings };
+  };
+
+  it("gives a source without a topic the deployment's cache-events topic, and the plan says so", () => {
+    const { topic, requested, changes, warnings } = watch(true, undefined);
+    expect(topic).toEqual({ topicArn: TOPIC, from: 'deployment' });
+    expect(requested).toBe(TOPIC);
+    expect(changes).toEqual([
+      expect.objectContaining({ setting: 'NotificationTopicArn', from: 'none', to: TOPIC }),
+    ]);
+    expect(warnings).toEqual([]);
+  });
+
+  it("keeps the source's active topic, unchanged", () => {
+    const { topic, requested, changes } = watch(true, { TopicArn: SOURCE_TOPIC, TopicStatus: 'active' });
+    expect(topic).toEqual({ topicArn: SOURCE_TOPIC, from: 'source' });
+    expect(requested).toBe(SOURCE_TOPIC);
+    expect(changes).toEqual([]);
+  });
+
+  it('replaces an inactive source topic (ElastiCache no longer publishes to it)', () => {
+    const { topic, changes } = watch(true, { TopicArn: SOURCE_TOPIC, TopicStatus: 'inactive' });
+    expect(topic).toEqual({ topicArn: TOPIC, from: 'deployment' });
+    expect(changes[0]?.from).toBe(`${SOURCE_TOPIC} (inactive)`);
+  });
+
+  it('warns, and sets nothing, when the deployment has no cache-events topic', () => {
+    const { topic, requested, warnings } = watch(true, undefined, null);
+    expect(topic).toBeUndefined();
+    expect(requested).toBeUndefined();
+    expect(warnings[0]).toMatch(
+      /Backup failures of the new group will not be notified.*CACHE_EVENTS_TOPIC_ARN/,
+    );
+  });
+
+  it('sets nothing when the recommended set is not asked for', () => {
+    const { topic, requested, changes, warnings } = watch(false, undefined);
+    expect([topic, requested, changes, warnings]).toEqual([undefined, undefined, [], []]);
   });
 });
