@@ -368,7 +368,8 @@ class BatchFollower {
         new ListExecutionsCommand({ stateMachineArn, maxResults: 1000, nextToken }),
       );
       const executions = page.executions ?? [];
-      for (const e of executions) if (e.name && names.has(e.name)) found.set(e.name, e);
+      for (const e of executions)
+        if (e.name && names.has(e.name) && !this.closed.has(e.name)) found.set(e.name, e);
       nextToken = page.nextToken;
       const oldest = executions.at(-1)?.startDate;
       if (found.size >= wanted) break;

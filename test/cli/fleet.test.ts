@@ -18,7 +18,9 @@ const MIX = { succeed: 2, encrypted: 1, refused: 1, failing: 1 };
 let bed: FleetBed;
 
 beforeAll(async () => {
-  bed = await startFleetBed(fleetFixture(MIX));
+  // One item a page (every List* call): a status that read only the first page of the
+  // per-group machine's executions would miss migrations (test/scenarios/pagination.test.ts).
+  bed = await startFleetBed({ ...fleetFixture(MIX), pageSize: 1 });
 }, 60_000);
 afterAll(async () => bed?.stop());
 
@@ -216,18 +218,33 @@ describe('at-rest-migrator fleet', () => {
     ).toEqual(['night-1-bad-01 FAILED', 'night-1-ok-01 SUCCEEDED', 'night-1-ok-02 SUCCEEDED']);
   }, 240_000);
 
-  it('status shows a migration waiting at its gate; approving it by its name lets the batch finish', async () => {
-    await bed.sandbox.reset(fleetFixture(MIX));
+  it('status shows the migrations waiting at their gates; approving each by its name lets the batch finish', async () => {
+    await bed.sandbox.reset({ ...fleetFixture(MIX), pageSize: 1 });
     const started = await cli(
-      ['fleet', 'start', '--group', 'ok-01', '--input', '-', '--name', 'gated-1', '-o', 'json'],
+      [
+        'fleet',
+        'start',
+        '--group',
+        'ok-01',
+        '--group',
+        'ok-02',
+        '--input',
+        '-',
+        '--name',
+        'gated-1',
+        '-o',
+        'json',
+      ],
       JSON.stringify({ migration: { ...NULL_DATA_MIGRATION, approvals: { beforeCutover: true } } }),
     );
     expect(started.code, started.stderr).toBe(0);
     expect(json(started)).toMatchObject({ executionName: 'gated-1', status: 'RUNNING' });
+    // Both wait at their gate at once: each must be found (one item a page, so the older one is
+    // on page 2 of ListExecutions).
     let text = '';
     const deadline = Date.now() + 90_000;
     while (
-      !text.includes('waits for approval') &&
+      (text.match(/waits for approval/g) ?? []).length < 2 &&
       !/: (SUCCEEDED|FAILED)/.test(text) &&
       Date.now() < deadline
     ) {
@@ -236,11 +253,16 @@ describe('at-rest-migrator fleet', () => {
       text = once.stdout;
     }
     expect(text).toMatch(/^Batch gated-1, execution gated-1: RUNNING for .*, at MigrateGroups$/m);
-    expect(text).toContain('  Plan: 1 to migrate');
-    expect(text).toMatch(
-      /▶ ok-01\s+RUNNING\s+\S+ \S+\s+waits for approval beforeCutover: npx at-rest-migrator approve gated-1-ok-01$/m,
-    );
-    // Follow it (JSON lines), and approve once the follower has shown the waiting gate.
+    expect(text).toContain('  Plan: 2 to migrate');
+    expect(text).toContain('  Migrations (2, at most 5 at once): 2 RUNNING');
+    for (const id of ['ok-01', 'ok-02'])
+      expect(text).toMatch(
+        new RegExp(
+          `▶ ${id}\\s+RUNNING\\s+\\S+ \\S+\\s+waits for approval beforeCutover: npx at-rest-migrator approve gated-1-${id}$`,
+          'm',
+        ),
+      );
+    // Follow it (JSON lines), and approve once the follower has shown the waiting gates.
     const following = cli(['fleet', 'status', 'gated-1', '--interval', '0.3', '-o', 'json']);
     const first = await new Promise<string>((resolve) => {
       let seen = '';
@@ -254,18 +276,26 @@ describe('at-rest-migrator fleet', () => {
     expect(JSON.parse(first)).toMatchObject({
       status: 'RUNNING',
       batchId: 'gated-1',
-      migrations: [{ groupId: 'ok-01', status: 'RUNNING', waitingFor: 'beforeCutover' }],
+      migrations: [
+        { groupId: 'ok-01', status: 'RUNNING', waitingFor: 'beforeCutover' },
+        { groupId: 'ok-02', status: 'RUNNING', waitingFor: 'beforeCutover' },
+      ],
     });
-    const approved = await cli(['approve', 'gated-1-ok-01', '--gate', 'beforeCutover']);
-    expect(approved.code, approved.stderr).toBe(0);
+    for (const id of ['ok-01', 'ok-02']) {
+      const approved = await cli(['approve', `gated-1-${id}`, '--gate', 'beforeCutover']);
+      expect(approved.code, approved.stderr).toBe(0);
+    }
     const end = await following;
     expect(end.code, end.stderr).toBe(0);
     const lines = end.stdout.trim().split('\n');
     const final = JSON.parse(lines.slice(lines.indexOf('{')).join('\n'));
     expect(final).toMatchObject({
       status: 'SUCCEEDED',
-      outcomes: { migrated: 1 },
-      migrations: [{ groupId: 'ok-01', executionName: 'gated-1-ok-01', status: 'SUCCEEDED' }],
+      outcomes: { migrated: 2 },
+      migrations: [
+        { groupId: 'ok-01', executionName: 'gated-1-ok-01', status: 'SUCCEEDED' },
+        { groupId: 'ok-02', executionName: 'gated-1-ok-02', status: 'SUCCEEDED' },
+      ],
       report: { json: 's3://at-rest-migrator-reports/fleet-reports/gated-1/report.json' },
     });
   }, 240_000);
