@@ -1,3 +1,4 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -8,11 +9,14 @@ import {
   SFNClient,
   type StateMachineListItem,
 } from '@aws-sdk/client-sfn';
+import { FLEET_WORKFLOW } from '../statemachine/manifest.js';
 import { CliError, EXIT } from './errors.js';
 
 /** The deployment's workflow names (infra/lib/migrator-stack.ts; CDK adds a hash and a suffix). */
 export const MIGRATION_MACHINE = 'MigrateReplicationGroup';
 export const STOPPED_ROLLBACK_MACHINE = 'RollbackStoppedMigration';
+/** The fleet batch's workflow: CDK names it `<stack>-MigrateFleet` (infra/lib/constructs/fleet-batch.ts). */
+export const FLEET_MACHINE = FLEET_WORKFLOW.name;
 
 /**
  * The Step Functions client. The endpoint, Region and credentials come from the environment as for
@@ -44,22 +48,38 @@ export async function resolveStateMachine(
   workflow = MIGRATION_MACHINE,
 ): Promise<string> {
   const given =
-    explicit ?? (workflow === MIGRATION_MACHINE ? process.env.MIGRATOR_STATE_MACHINE_ARN : undefined);
+    explicit ??
+    (workflow === MIGRATION_MACHINE
+      ? process.env.MIGRATOR_STATE_MACHINE_ARN
+      : workflow === FLEET_MACHINE
+        ? process.env.MIGRATOR_FLEET_STATE_MACHINE_ARN
+        : undefined);
   if (given) return given;
-  const pattern = new RegExp(`^${workflow}([0-9A-F]{8}-[A-Za-z0-9]+)?$`);
+  // CDK's generated `<Name><hash>-<suffix>`, or the fleet's explicit `<stack>-MigrateFleet`.
+  const pattern =
+    workflow === FLEET_MACHINE
+      ? new RegExp(`^([A-Za-z0-9-]+-)?${workflow}$`)
+      : new RegExp(`^${workflow}([0-9A-F]{8}-[A-Za-z0-9]+)?$`);
   const matches = (await listStateMachines(sfn)).filter((m) => pattern.test(m.name ?? ''));
   if (matches.length === 1) return matches[0]!.stateMachineArn!;
   if (matches.length === 0)
     throw new CliError(
       `No state machine named ${workflow} in this account and Region.`,
       EXIT.notFound,
-      'Deploy the stack (runbooks/deploy.md), or pass --state-machine-arn (or set MIGRATOR_STATE_MACHINE_ARN) to the MigrateReplicationGroupStateMachineArn output of the stack. Against the sandbox, export AWS_ENDPOINT_URL as `npm run sandbox` prints.',
+      `Deploy the stack (runbooks/deploy.md), or pass ${choose(workflow)} to the ${workflow}StateMachineArn output of the stack. Against the sandbox, export AWS_ENDPOINT_URL as \`npm run sandbox\` prints.`,
     );
   throw new CliError(
     `${matches.length} state machines are named ${workflow}: ${matches.map((m) => m.name).join(', ')}.`,
     EXIT.usage,
-    'Pass --state-machine-arn (or set MIGRATOR_STATE_MACHINE_ARN) to choose one.',
+    `Pass ${choose(workflow)} to choose one.`,
   );
+}
+
+/** The option (and variable) that names a workflow's state machine. */
+function choose(workflow: string): string {
+  if (workflow === FLEET_MACHINE)
+    return '--fleet-state-machine-arn (or set MIGRATOR_FLEET_STATE_MACHINE_ARN)';
+  return '--state-machine-arn (or set MIGRATOR_STATE_MACHINE_ARN)';
 }
 
 /** A migration id (the execution name) or an execution ARN, as the execution ARN. */
@@ -71,15 +91,18 @@ export function executionArnOf(stateMachineArn: string, idOrArn: string): string
 export async function describeExecution(
   sfn: SFNClient,
   executionArn: string,
+  what: 'migration' | 'batch' = 'migration',
 ): Promise<DescribeExecutionCommandOutput> {
   try {
     return await sfn.send(new DescribeExecutionCommand({ executionArn }));
   } catch (error) {
     if ((error as Error).name === 'ExecutionDoesNotExist')
       throw new CliError(
-        `No migration ${executionArn.split(':').pop()} (${executionArn}).`,
+        `No ${what} ${executionArn.split(':').pop()} (${executionArn}).`,
         EXIT.notFound,
-        'Check the id with `list`; an id is the execution name given at `start`.',
+        what === 'batch'
+          ? 'The id is the fleet execution name that `fleet start` printed.'
+          : 'Check the id with `list`; an id is the execution name given at `start`.',
       );
     throw error;
   }
@@ -135,4 +158,24 @@ export async function findStoppedRollback(sfn: SFNClient, executionArn: string) 
     }
   }
   return undefined;
+}
+
+/**
+ * An object of the reports bucket as text, by its `s3://bucket/key` URI (what the fleet batch's
+ * output names). The client follows the environment as the Step Functions client does.
+ */
+export async function readS3Text(uri: string): Promise<string> {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!match) throw new CliError(`Not an S3 location: ${uri}.`, EXIT.failure);
+  try {
+    const out = await new S3Client({}).send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+    return (await out.Body?.transformToString('utf8')) ?? '';
+  } catch (error) {
+    const e = error as Error;
+    throw new CliError(
+      `Cannot read ${uri}: ${e.name}: ${e.message}`,
+      e.name === 'NoSuchKey' || e.name === 'NoSuchBucket' ? EXIT.notFound : EXIT.failure,
+      'The batch report is in the reports bucket (the stack output ReportsBucketName); reading it needs s3:GetObject on fleet-reports/*.',
+    );
+  }
 }

@@ -3,15 +3,8 @@
  * cancel migrations on the deployed state machine, or on the sandbox's (AWS_ENDPOINT_URL). The
  * same code talks to both. docs/cli.md is the reference; exit codes are in cli/errors.ts.
  */
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import {
-  SendTaskFailureCommand,
-  SendTaskSuccessCommand,
-  type SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { Command, CommanderError, Option } from 'commander';
 import logUpdate from 'log-update';
 import { cancelExecution } from '../lambdas/api/cancel.js';
@@ -26,43 +19,15 @@ import {
   resolveStateMachine,
   sfnClient,
 } from './aws.js';
+import { CLOSED, type Result, readInput, sleep, startExecution, uniqueSuffix, waitForEnd } from './common.js';
 import { CliError, EXIT, runbookLink } from './errors.js';
+import { addFleetCommands } from './fleet.js';
 import { renderPlan } from './plan.js';
-import { duration, type MigrationStatus, migrationStatus, renderStatus } from './status.js';
+import { type MigrationStatus, migrationStatus, renderStatus } from './status.js';
 
 interface GlobalOptions {
   output: 'text' | 'json';
   stateMachineArn?: string;
-}
-
-/** What a command prints and how it exits. */
-interface Result {
-  json: unknown;
-  text: string;
-  exitCode?: number;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const CLOSED = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
-
-function readInput(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new CliError(`Cannot read ${file}: ${(error as Error).message}`, EXIT.usage);
-  }
-  try {
-    const value = JSON.parse(text) as unknown;
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
-    return value as Record<string, unknown>;
-  } catch (error) {
-    throw new CliError(
-      `${file} is not an execution input: ${(error as Error).message}.`,
-      EXIT.usage,
-      'The input is a JSON object such as examples/standard-with-dns.json (README, "Execution input").',
-    );
-  }
 }
 
 /** The input of `plan` / `start`: --input FILE, or --source ID for a migration with defaults. */
@@ -81,51 +46,8 @@ function inputFrom(options: { input?: string; source?: string }): Record<string,
 /** Execution names: what AWS accepts, from the source id and the time. */
 function defaultName(prefix: string, input: Record<string, unknown>): string {
   const source = String(input.sourceReplicationGroupId ?? 'migration').replace(/[^A-Za-z0-9-_]/g, '-');
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  // Two runs in one millisecond (a script, a retry) must not share a name: a name is kept 90 days
-  // and a second StartExecution with it fails with ExecutionAlreadyExists.
-  const suffix = `${stamp}-${randomBytes(2).toString('hex')}`;
+  const suffix = uniqueSuffix();
   return `${`${prefix}${source}`.slice(0, 80 - suffix.length - 1)}-${suffix}`;
-}
-
-async function startExecution(
-  sfn: SFNClient,
-  stateMachineArn: string,
-  name: string,
-  input: Record<string, unknown>,
-): Promise<string> {
-  try {
-    const out = await sfn.send(
-      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
-    );
-    return out.executionArn!;
-  } catch (error) {
-    const e = error as Error;
-    if (e.name === 'ExecutionAlreadyExists')
-      throw new CliError(
-        `A migration named ${name} exists already.`,
-        EXIT.conflict,
-        'Names are kept 90 days: choose another --name, or follow the existing one with `status`.',
-      );
-    if (e.name === 'InvalidName' || e.name === 'InvalidExecutionInput')
-      throw new CliError(`${e.name}: ${e.message}`, EXIT.usage, 'Names: 1-80 letters, digits, - and _.');
-    throw error;
-  }
-}
-
-async function waitForEnd(sfn: SFNClient, executionArn: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const execution = await describeExecution(sfn, executionArn);
-    if (CLOSED.has(execution.status ?? '')) return execution;
-    if (Date.now() > deadline)
-      throw new CliError(
-        `${executionArn.split(':').pop()} is still ${execution.status} after ${duration(timeoutMs)}.`,
-        EXIT.failure,
-        'Follow it with `watch`.',
-      );
-    await sleep(500);
-  }
 }
 
 async function statusOf(sfn: SFNClient, executionArn: string): Promise<MigrationStatus> {
@@ -489,7 +411,8 @@ export function buildProgram(run: (action: () => Promise<Result>) => Promise<voi
       }),
     );
 
-  // `fleet plan|start|status` (issue 12) are added here by cli/fleet.ts.
+  // `fleet plan|start|status` (issue 12, docs/fleet.md).
+  addFleetCommands(program, run, machine);
   return program;
 }
 

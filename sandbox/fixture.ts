@@ -174,6 +174,14 @@ export const fixtureSchema = z
       .regex(/^\d{12}$/, 'expected a 12-digit account id')
       .default('123456789012'),
     timeScale: z.number().nonnegative().default(0.001).describe('multiplies realistic durations'),
+    pageSize: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        'the most items one page of an ElastiCache Describe*, Route 53 or Step Functions list answer holds, whatever the request asks (a smaller page than asked, which only the Marker or IsTruncated tells apart); puts every list a workflow reads on many pages',
+      ),
     elasticache: z
       .strictObject({
         replicationGroups: z.array(replicationGroupFixture).default([]),

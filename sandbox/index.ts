@@ -114,6 +114,7 @@ async function buildWorld(
     accountId: fixture.accountId,
     clock: new Clock(timeScale),
     faults: new FaultInjector(),
+    ...(fixture.pageSize === undefined ? {} : { pageSize: fixture.pageSize }),
   };
   const kms = new KmsStore(ctx);
   const secrets = new SecretStore(ctx);

@@ -647,7 +647,7 @@ export function route53Service(ctx: SandboxContext, store: Route53Store): Servic
           });
           if (start < 0) start = zones.length;
         }
-        const page = zones.slice(start, start + Math.min(maxItems, 100));
+        const page = zones.slice(start, start + Math.min(maxItems, 100, ctx.pageSize ?? 100));
         const next = zones[start + page.length];
         return {
           HostedZones: page.map(hostedZoneView),
@@ -691,7 +691,7 @@ export function route53Service(ctx: SandboxContext, store: Route53Store): Servic
           });
           if (start < 0) start = records.length;
         }
-        const page = records.slice(start, start + Math.min(maxItems, 300));
+        const page = records.slice(start, start + Math.min(maxItems, 300, ctx.pageSize ?? 300));
         const next = records[start + page.length];
         return {
           ResourceRecordSets: page.map((r) => ({

@@ -7,6 +7,11 @@ export interface SandboxContext {
   accountId: string;
   clock: Clock;
   faults: FaultInjector;
+  /**
+   * The fixture's `pageSize`: when set, no page of an ElastiCache Describe*, Route 53 or Step
+   * Functions list answer holds more items than this, whatever MaxRecords/MaxItems asks (sandbox/fixture.ts).
+   */
+  pageSize?: number;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: operation inputs are validated by each operation.

@@ -124,15 +124,26 @@ const RUNBOOKS: Record<string, RegExp[]> = {
     /"cancelled": "gate-rejected"/,
     /"error": "MigrationCancelledError"/,
   ],
+  'runbooks/scheduled-batch.md': [
+    /Plan of batch plan-\d{8}-\d{6} \(dry run: nothing was started or changed\)/,
+    /catalog-cluster → catalog-cluster-atrest: redis, 6 nodes, 1 DNS record\(s\) to move/,
+    /orders-cache → orders-cache-atrest: redis, 3 nodes, 1 DNS record\(s\) to move/,
+    /download: s3:\/\/at-rest-migrator-reports\/fleet-reports\/plan-\d{8}-\d{6}\/report\.html to /,
+    /Batch (night-\d{8}-\d{6}), execution \1: SUCCEEDED in .*\n.*\n.*2 SUCCEEDED\n(.*\n){2} {2}Outcomes: 2 migrated\n/,
+    /night-\d{8}-\d{6}-catalog-cluster\tSUCCEEDED\nnight-\d{8}-\d{6}-orders-cache\tSUCCEEDED/,
+    /\{"batchId":"night-\d{8}-\d{6}-next","counts":\{\}\}/,
+    /Batch (night-\d{8}-\d{6}), execution \1-report: SUCCEEDED/,
+  ],
 };
 
 describe('runbooks', () => {
-  it('finds run blocks in every runbook of a way to start a migration', () => {
+  it('finds run blocks in every runbook of a way to start a migration or a batch', () => {
     for (const file of [
       'runbooks/start-from-console.md',
       'runbooks/start-via-api.md',
       'runbooks/start-via-cli.md',
       'runbooks/approvals.md',
+      'runbooks/scheduled-batch.md',
     ]) {
       expect(shellBlocks(readFileSync(file, 'utf8')).length, file).toBeGreaterThan(2);
     }

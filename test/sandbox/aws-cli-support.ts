@@ -18,8 +18,15 @@ export interface CliResult {
   json?: Record<string, unknown>;
 }
 
-/** Runs `aws <args> --endpoint-url … --region … --output json` with dummy credentials. */
-export function awsCli(sandbox: Sandbox, args: string[]): Promise<CliResult> {
+/**
+ * Runs `aws <args> --endpoint-url … --region … --output json` with dummy credentials; `endpoint`
+ * for a service on its own port (DynamoDB: `sandbox.dynamodb.endpoint`).
+ */
+export function awsCli(
+  sandbox: Pick<Sandbox, 'endpoint' | 'region'>,
+  args: string[],
+  options: { endpoint?: string } = {},
+): Promise<CliResult> {
   if (!existsSync(AWS_CLI))
     throw new Error(
       `${AWS_CLI} is missing: install the AWS CLI v2 (apt-get install awscli); these tests need it`,
@@ -27,7 +34,15 @@ export function awsCli(sandbox: Sandbox, args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       AWS_CLI,
-      [...args, '--endpoint-url', sandbox.endpoint, '--region', sandbox.region, '--output', 'json'],
+      [
+        ...args,
+        '--endpoint-url',
+        options.endpoint ?? sandbox.endpoint,
+        '--region',
+        sandbox.region,
+        '--output',
+        'json',
+      ],
       {
         timeout: 60_000,
         env: {

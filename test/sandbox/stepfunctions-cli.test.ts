@@ -191,6 +191,17 @@ describe('Step Functions through the AWS CLI', () => {
     const stopped = await describe_(executionArn('cli-stop'));
     expect(stopped.status).toBe('ABORTED');
     expect(stopped.error).toBe('OperatorStopped');
+    // What the rollback reads to scope itself: the definition the stopped execution ran.
+    const machine = await awsCli(bed.sandbox, [
+      'stepfunctions',
+      'describe-state-machine-for-execution',
+      '--execution-arn',
+      executionArn('cli-stop'),
+    ]);
+    expect(machine.code, machine.stderr).toBe(0);
+    expect(machine.json).toMatchObject({ stateMachineArn: MACHINE, name: 'MigrateReplicationGroup' });
+    const definition = JSON.parse(String(machine.json?.definition)) as { StartAt: string; States: object };
+    expect(Object.keys(definition.States)).toContain(definition.StartAt);
 
     // The deployment's status-change rule starts RollbackStoppedMigration with the event.
     const rollback = await until(

@@ -1,7 +1,7 @@
 import {
-  DescribeReplicationGroupsCommand,
-  DescribeSnapshotsCommand,
   ElastiCacheClient,
+  paginateDescribeReplicationGroups,
+  paginateDescribeSnapshots,
 } from '@aws-sdk/client-elasticache';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import type { MigrationState } from '../../lambdas/migration/state.js';
@@ -160,13 +160,18 @@ export async function startWorkflowBed(fixture: FixtureInput = fleet()): Promise
         ? record.ResourceRecords?.[0]?.Value
         : undefined;
     },
+    // Every page: a fixture's pageSize can put the groups and snapshots on many.
     async groupIds() {
-      const out = await elasticache.send(new DescribeReplicationGroupsCommand({}));
-      return (out.ReplicationGroups ?? []).map((g) => g.ReplicationGroupId!).sort();
+      const ids: string[] = [];
+      for await (const page of paginateDescribeReplicationGroups({ client: elasticache }, {}))
+        ids.push(...(page.ReplicationGroups ?? []).map((g) => g.ReplicationGroupId!));
+      return ids.sort();
     },
     async snapshotNames() {
-      const out = await elasticache.send(new DescribeSnapshotsCommand({}));
-      return (out.Snapshots ?? []).map((s) => s.SnapshotName!).sort();
+      const names: string[] = [];
+      for await (const page of paginateDescribeSnapshots({ client: elasticache }, {}))
+        names.push(...(page.Snapshots ?? []).map((s) => s.SnapshotName!));
+      return names.sort();
     },
     stop: () => sandbox.stop(),
   };

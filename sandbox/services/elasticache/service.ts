@@ -34,24 +34,31 @@ const combination = (message: string) => new AwsFault('InvalidParameterCombinati
 
 /**
  * Paging as the Describe* operations do it: MaxRecords from 20 to `limit` (100 for most, 50 for
- * DescribeSnapshots), defaulting to `limit`; opaque Marker.
+ * DescribeSnapshots), defaulting to `limit`; opaque Marker, present only when more records remain.
+ * `cap` (the fixture's pageSize) shortens every page further: a client must follow the Marker,
+ * never count records. docs/aws-behaviour.md: Paging.
  * https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_DescribeSnapshots.html
  */
-function page<T>(
+function pageOf<T>(
   items: T[],
   input: { MaxRecords?: number; Marker?: string },
   limit = 100,
+  cap = Number.POSITIVE_INFINITY,
 ): { items: T[]; Marker?: string } {
   const max = input.MaxRecords ?? limit;
-  if (max < 20 || max > limit) throw invalid(`MaxRecords must be between 20 and ${limit}.`);
+  if (!Number.isInteger(max) || max < 20 || max > limit)
+    throw invalid(`MaxRecords must be between 20 and ${limit}.`);
   const start = input.Marker ? Number(Buffer.from(input.Marker, 'base64').toString('utf8')) : 0;
   if (!Number.isInteger(start) || start < 0) throw invalid('Invalid Marker.');
-  const slice = items.slice(start, start + max);
-  const next = start + max < items.length ? Buffer.from(String(start + max)).toString('base64') : undefined;
+  const slice = items.slice(start, start + Math.min(max, cap));
+  const end = start + slice.length;
+  const next = end < items.length ? Buffer.from(String(end)).toString('base64') : undefined;
   return { items: slice, Marker: next };
 }
 
 export function elastiCacheService(ctx: SandboxContext, store: ElastiCacheStore): ServiceDefinition {
+  const page = <T>(items: T[], input: { MaxRecords?: number; Marker?: string }, limit = 100) =>
+    pageOf(items, input, limit, ctx.pageSize);
   const endpoint = (address: string, port: number) => ({ Address: address, Port: port });
 
   const describeGroup = (g: Group) => {

@@ -9,8 +9,17 @@ import type { ExecutionRecord, ExecutionStatus, StepFunctionsStore } from './sto
 const STATUSES: ExecutionStatus[] = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
 
 /** nextToken is an opaque offset into the listing. */
-function page<T>(items: T[], input: { maxResults?: number; nextToken?: string }, defaultMax: number) {
-  const max = input.maxResults && input.maxResults > 0 ? Math.min(input.maxResults, 1000) : defaultMax;
+/** maxResults up to 1000; `cap` (the fixture's pageSize) shortens every page further. */
+function page<T>(
+  items: T[],
+  input: { maxResults?: number; nextToken?: string },
+  defaultMax: number,
+  cap = Number.POSITIVE_INFINITY,
+) {
+  const max = Math.min(
+    input.maxResults && input.maxResults > 0 ? Math.min(input.maxResults, 1000) : defaultMax,
+    cap,
+  );
   let start = 0;
   if (input.nextToken) {
     start = Number(Buffer.from(input.nextToken, 'base64').toString('utf8'));
@@ -85,7 +94,7 @@ export function stepFunctionsService(ctx: SandboxContext, store: StepFunctionsSt
       },
       ListStateMachines(input: { maxResults?: number; nextToken?: string }) {
         const all = [...store.machines.values()];
-        const { slice, next } = page(all, input, 100);
+        const { slice, next } = page(all, input, 100, ctx.pageSize);
         return {
           stateMachines: slice.map((m) => ({
             stateMachineArn: m.arn,
@@ -125,7 +134,7 @@ export function stepFunctionsService(ctx: SandboxContext, store: StepFunctionsSt
           .filter((e) => e.stateMachineArn === machine.arn)
           .filter((e) => !input.statusFilter || e.status === input.statusFilter)
           .reverse();
-        const { slice, next } = page(all, input, 100);
+        const { slice, next } = page(all, input, 100, ctx.pageSize);
         return { executions: slice.map(executionItem), ...(next ? { nextToken: next } : {}) };
       },
       GetExecutionHistory(input: {
@@ -139,7 +148,7 @@ export function stepFunctionsService(ctx: SandboxContext, store: StepFunctionsSt
         let events = [...store.history(e)];
         if (input.reverseOrder) events.reverse();
         if (input.includeExecutionData === false) events = events.map(withoutData);
-        const { slice, next } = page(events, input, 100);
+        const { slice, next } = page(events, input, 100, ctx.pageSize);
         return { events: slice, ...(next ? { nextToken: next } : {}) };
       },
       StopExecution(input: { executionArn?: string; error?: string; cause?: string }) {
