@@ -7,6 +7,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { requireEnv } from '../shared/env.js';
+import { LedgerBusyError } from '../shared/errors.js';
 import type { FailureThreshold, GroupReport } from './report-model.js';
 
 /**
@@ -117,15 +118,24 @@ export async function readBatch(db: DynamoDBClient, batchId: string): Promise<Ba
 }
 
 /**
+ * How long one update of the batch item keeps retrying a lost optimistic lock before it gives
+ * the step back to the state machine (LedgerBusyError, retried there with backoff): well within
+ * the admit and record functions' one-minute timeout, so contention never looks like a timeout.
+ */
+export const LEDGER_UPDATE_BUDGET_MS = 20_000;
+
+/**
  * Changes the batch under optimistic locking: `change` gets the current batch and returns the new
- * group statuses and node count (neither: nothing to write). Retried on a concurrent write.
+ * group statuses and node count (neither: nothing to write). Retried on a concurrent write for
+ * `budgetMs`, then LedgerBusyError.
  */
 export async function updateBatch<T>(
   db: DynamoDBClient,
   batchId: string,
   change: (batch: Batch) => { groups?: Record<string, GroupStatus>; nodes?: NodeCount; result: T },
-  attempts = 200,
+  budgetMs = LEDGER_UPDATE_BUDGET_MS,
 ): Promise<T> {
+  const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     const batch = await readBatch(db, batchId);
     if (!batch) throw new Error(`Batch '${batchId}' has no ledger item; was DiscoverGroups run for it?`);
@@ -149,7 +159,11 @@ export async function updateBatch<T>(
       );
       return result;
     } catch (error) {
-      if ((error as Error).name !== 'ConditionalCheckFailedException' || attempt >= attempts) throw error;
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      if (Date.now() - started > budgetMs)
+        throw new LedgerBusyError(
+          `The ledger of batch '${batchId}' changed under ${attempt} updates in a row over ${Math.round((Date.now() - started) / 1000)} s (other groups' admissions and outcomes); the state machine retries this step with backoff.`,
+        );
       // Full jitter: concurrent admissions spread out instead of colliding again.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(1000, 20 * 2 ** attempt)));
     }

@@ -101,6 +101,9 @@ export function outcomeOfChild(
   if (name === 'MigrationInProgressError') return { outcome: 'in-flight', error };
   if (REFUSALS.has(name)) return { outcome: 'refused', error };
   if (child.status !== 'FAILED' || UNFINISHED_ROLLBACK.has(name)) return { outcome: 'failed', error };
+  // No execution: the batch's own step failed (admission, StartExecution), so nothing ran and
+  // nothing was rolled back.
+  if (!child.executionArn) return { outcome: 'failed', error };
   return { outcome: 'rolled-back', error };
 }
 

@@ -2,9 +2,10 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { OutcomeNotRecordedError } from '../shared/errors.js';
 import { renderHtml } from './html.js';
 import { readBatch, readRows } from './ledger.js';
-import type { FleetReport } from './report-model.js';
+import { type FleetReport, type GroupReport, runbookLink } from './report-model.js';
 import { putJson, putText, reportKey } from './store.js';
 
 export interface ReportEvent {
@@ -26,7 +27,10 @@ export type ReportDeps = {
 export async function writeReport(event: ReportEvent, deps: ReportDeps, now = Date.now()) {
   const batch = await readBatch(deps.dynamodb, event.batchId);
   if (!batch) throw new Error(`Batch '${event.batchId}' has no ledger item; was DiscoverGroups run for it?`);
-  const groups = await readRows(deps.dynamodb, event.batchId, batch.order);
+  const rows = await readRows(deps.dynamodb, event.batchId, batch.order);
+  // After the Map, a row still `planned` is a group whose item failed before recording anything
+  // (its admission or its record step gave up): the report never shows it as waiting to run.
+  const groups = batch.settings.dryRun ? rows : rows.map(unrecorded);
   const counts: Record<string, number> = {};
   for (const g of groups) counts[g.outcome] = (counts[g.outcome] ?? 0) + 1;
   const reasons = new Set(groups.map((g) => g.reason).filter(Boolean));
@@ -90,4 +94,21 @@ export async function writeReport(event: ReportEvent, deps: ReportDeps, now = Da
       }),
     );
   return { batchId: s.batchId, counts, ...(stopped ? { stopped } : {}), report: announcement.report };
+}
+
+function unrecorded(row: GroupReport): GroupReport {
+  if (row.outcome !== 'planned') return row;
+  const name = OutcomeNotRecordedError.name;
+  const started = row.executionName
+    ? ` If its migration started, execution '${row.executionName}' of the per-group state machine says how it ended.`
+    : '';
+  return {
+    ...row,
+    outcome: 'failed',
+    error: {
+      name,
+      message: `The batch's item for '${row.groupId}' ended without recording an outcome (the Map Run lists it among its failed items).${started}`,
+      runbook: runbookLink(name),
+    },
+  };
 }

@@ -59,6 +59,12 @@ export const WriteFreezeError = define('WriteFreezeError', false);
 /** An alarm the migration would create exists already and is not this migration's. */
 export const AlarmNameTakenError = define('AlarmNameTakenError', false);
 
+// ---- The fleet batch's own steps.
+/** The batch ledger stayed contended past the update's budget; the state machine retries the step. */
+export const LedgerBusyError = define('LedgerBusyError', true);
+/** A group's item of the fleet batch ended without recording how its migration ended. */
+export const OutcomeNotRecordedError = define('OutcomeNotRecordedError', true);
+
 // ---- Rollback could not finish: resources are left behind and named in the message.
 export const RollbackFailedError = define('RollbackFailedError', false);
 /** RollbackStoppedMigration could not read the stopped migration's state: nothing was rolled back. */
@@ -95,6 +101,8 @@ export const MIGRATION_ERROR_NAMES = [
   WriteFreezeError,
   BackupHeadroomError,
   AlarmNameTakenError,
+  LedgerBusyError,
+  OutcomeNotRecordedError,
   RollbackFailedError,
   RecoveryFailedError,
 ].map((cls) => cls.name);

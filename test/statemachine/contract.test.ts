@@ -28,6 +28,7 @@ interface AslState {
   Next?: string;
   Default?: string;
   Choices?: { Next: string }[];
+  ItemProcessor?: { States: Record<string, AslState> };
 }
 interface Asl {
   StartAt: string;
@@ -36,8 +37,25 @@ interface Asl {
 
 const STATES_ERRORS = ['States.ALL', 'States.TaskFailed', 'States.Timeout'];
 
+/** Errors of the Step Functions service integration (`StepFunctions.` + the API's exception). */
+const STEP_FUNCTIONS_ERRORS = [
+  'StepFunctions.SdkClientException',
+  'StepFunctions.AWSStepFunctionsException',
+  'StepFunctions.ExecutionLimitExceededException',
+  'StepFunctions.ThrottlingException',
+];
+
+/** Every state, those of a Map's item processor included (the fleet's per-group steps). */
+function allStates(states: Record<string, AslState>): [string, AslState][] {
+  return Object.entries(states).flatMap(([name, s]) => [
+    [name, s] as [string, AslState],
+    ...(s.ItemProcessor ? allStates(s.ItemProcessor.States) : []),
+  ]);
+}
+
 /** The verbs a Task's name may start with (Verb+Object: `CreateSnapshot`, `FlipRecords`). */
 const TASK_VERBS = [
+  'Admit',
   'Await',
   'CatchUp',
   'Check',
@@ -57,6 +75,7 @@ const TASK_VERBS = [
   'Notify',
   'Publish',
   'Read',
+  'Record',
   'Report',
   'Resolve',
   'Restore',
@@ -86,8 +105,9 @@ describe.each(definitions)('$file', ({ asl }) => {
       ...LAMBDA_SERVICE_ERROR_NAMES,
       ...VERIFIER_ERROR_NAMES,
       ...STATES_ERRORS,
+      ...STEP_FUNCTIONS_ERRORS,
     ]);
-    const used = Object.values(asl.States).flatMap((s) => [
+    const used = allStates(asl.States).flatMap(([, s]) => [
       ...(s.Retry ?? []).flatMap((r) => r.ErrorEquals),
       ...(s.Catch ?? []).flatMap((c) => c.ErrorEquals),
       ...(s.Error ? [s.Error] : []),
@@ -97,7 +117,7 @@ describe.each(definitions)('$file', ({ asl }) => {
   });
 
   it('catches every error of every task, so no failure skips the rollback', () => {
-    const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
+    const tasks = allStates(asl.States).filter(([, s]) => s.Type === 'Task');
     expect(tasks.length).toBeGreaterThan(0);
     const uncaught = tasks.filter(
       ([, s]) => !(s.Catch ?? []).some((c) => c.ErrorEquals.includes('States.ALL')),
@@ -141,7 +161,7 @@ describe.each(definitions)('$file', ({ asl }) => {
   });
 
   it('names every Task verb first and every Choice as a question', () => {
-    const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
+    const tasks = allStates(asl.States).filter(([, s]) => s.Type === 'Task');
     const choices = Object.entries(asl.States).filter(([, s]) => s.Type === 'Choice');
     expect(tasks.length + choices.length).toBeGreaterThan(0);
     // A new verb is fine: add it here. A noun (`Snapshot`, `Summary`) or a noun+verb

@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { admitGroup, NODE_COUNT_MAX_AGE_MS } from '../../../lambdas/fleet/admit.js';
@@ -115,5 +115,34 @@ describe('admission to the node quota', () => {
     const skipped = await admitGroup({ batchId: 'failing', groupId: 'ok-02' }, deps, NOW);
     expect(skipped).toMatchObject({ decision: 'skip', reason: 'threshold-reached' });
     expect(regionReads() - before).toBe(0);
+  });
+
+  it('gives a ledger that stays contended back to the state machine as LedgerBusyError, having written nothing', async () => {
+    await plan('busy', 100);
+    const before = await readBatch(deps.dynamodb, 'busy');
+    let tries = 0;
+    // Every conditional update loses to another writer.
+    const contended = {
+      send: (command: unknown) => {
+        if (command instanceof UpdateItemCommand) {
+          tries++;
+          return Promise.reject(
+            Object.assign(new Error('The conditional request failed'), {
+              name: 'ConditionalCheckFailedException',
+            }),
+          );
+        }
+        return deps.dynamodb.send(command as never);
+      },
+    } as unknown as DynamoDBClient;
+    const update = updateBatch(
+      contended,
+      'busy',
+      (batch) => ({ groups: { ...batch.groups, 'ok-01': { s: 'running', n: 1 } }, result: undefined }),
+      300,
+    );
+    await expect(update).rejects.toMatchObject({ name: 'LedgerBusyError' });
+    expect(tries).toBeGreaterThan(1);
+    expect(await readBatch(deps.dynamodb, 'busy')).toEqual(before);
   });
 });
