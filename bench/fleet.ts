@@ -42,9 +42,9 @@ try {
     const done = [...sfn.executions.values()].filter(
       (e) => e.stateMachineArn === migrationArn && e.status !== 'RUNNING',
     ).length;
-    process.stderr.write(
-      `\r${done}/${groups} migrations closed, ${((Date.now() - started) / 1000).toFixed(0)} s`,
-    );
+    const line = `${done}/${groups} migrations closed, ${((Date.now() - started) / 1000).toFixed(0)} s`;
+    // On a terminal the line is redrawn; in a log (CI, a file) it is one line per tick.
+    process.stderr.write(process.stderr.isTTY ? `\r${line}` : `${line}\n`);
   }, 2000);
   await run.settled;
   clearInterval(progress);
