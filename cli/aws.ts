@@ -2,13 +2,12 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
-  GetExecutionHistoryCommand,
-  type HistoryEvent,
   ListExecutionsCommand,
   ListStateMachinesCommand,
   SFNClient,
   type StateMachineListItem,
 } from '@aws-sdk/client-sfn';
+import { readExecutionHistory } from '../lambdas/shared/execution-history.js';
 import { FLEET_WORKFLOW } from '../statemachine/manifest.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -109,18 +108,7 @@ export async function describeExecution(
 }
 
 /** The whole history, oldest first. */
-export async function executionHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(
-      new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }),
-    );
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events;
-}
+export const executionHistory = readExecutionHistory;
 
 /** Every execution of a state machine, newest first, optionally of one status. */
 export async function listExecutions(sfn: SFNClient, stateMachineArn: string, statusFilter?: string) {

@@ -27,7 +27,4 @@ export class CliError extends Error {
   }
 }
 
-/** The section of runbooks/failures.md for an error name (its headings are the error names). */
-export function runbookLink(error: string | undefined): string {
-  return `runbooks/failures.md#${(error ?? '').toLowerCase().replace(/[^a-z0-9-]/g, '')}`;
-}
+export { runbookLink } from '../lambdas/shared/errors.js';

@@ -14,8 +14,8 @@ import {
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import logUpdate from 'log-update';
 import { readableCause, summarizeHistory } from '../lambdas/api/history.js';
-import { childExecutionName } from '../lambdas/fleet/discover.js';
 import { parseFleetInput } from '../lambdas/fleet/input.js';
+import { childExecutionName } from '../lambdas/fleet/names.js';
 import type { FleetReport } from '../lambdas/fleet/report-model.js';
 import { MigrationError } from '../lambdas/shared/errors.js';
 import {
@@ -512,7 +512,12 @@ export function addFleetCommands(
       run(async () => {
         const sfn = sfnClient();
         const arn = executionArnOf(await fleetMachine(sfn, explicit()), id);
-        const follower = new BatchFollower(sfn, arn, () => migrationMachine(sfn));
+        // The per-group machine never changes during a batch: looked up once, not on every poll.
+        let machine: Promise<string> | undefined;
+        const follower = new BatchFollower(sfn, arn, () => {
+          machine ??= migrationMachine(sfn);
+          return machine;
+        });
         const live = !json() && process.stdout.isTTY && !options.once;
         let last = '';
         for (;;) {

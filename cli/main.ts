@@ -78,10 +78,11 @@ async function waitingGate(sfn: SFNClient, executionArn: string, gate?: string) 
   const id = execution.name;
   if (execution.status !== 'RUNNING')
     throw new CliError(`Migration ${id} is ${execution.status}: no approval waits.`, EXIT.conflict);
-  const waiting = summarizeHistory(await executionHistory(sfn, executionArn)).waitingFor;
+  const progress = summarizeHistory(await executionHistory(sfn, executionArn));
+  const waiting = progress.waitingFor;
   if (!waiting)
     throw new CliError(
-      `Migration ${id} is not waiting for an approval (it is running ${summarizeHistory(await executionHistory(sfn, executionArn)).currentStep ?? 'a step'}).`,
+      `Migration ${id} is not waiting for an approval (it is running ${progress.currentStep ?? 'a step'}).`,
       EXIT.conflict,
       'Run `watch` to see when a gate opens.',
     );

@@ -3,7 +3,6 @@ import {
   DescribeExecutionCommand,
   type ExecutionStatus,
   ListExecutionsCommand,
-  paginateGetExecutionHistory,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   type SFNClient,
@@ -12,6 +11,7 @@ import {
 import { checkClaim, readClaim } from '../migration/claim.js';
 import { migrationInput } from '../migration/input.js';
 import { MigrationInProgressError } from '../shared/errors.js';
+import { readExecutionHistory } from '../shared/execution-history.js';
 import { type CancelHow, cancelExecution } from './cancel.js';
 import { type ExecutionProgress, readableCause, summarizeHistory } from './history.js';
 
@@ -246,13 +246,7 @@ async function readExecution(context: ApiContext, migrationId: string) {
   const executionArn = executionArnOf(context.stateMachineArn, migrationId);
   try {
     const execution = await context.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    const events = [];
-    for await (const page of paginateGetExecutionHistory(
-      { client: context.sfn, pageSize: 1000 },
-      { executionArn, includeExecutionData: true },
-    )) {
-      events.push(...(page.events ?? []));
-    }
+    const events = await readExecutionHistory(context.sfn, executionArn);
     return { executionArn, execution, progress: summarizeHistory(events, context.now?.() ?? new Date()) };
   } catch (error) {
     if ((error as Error).name === 'ExecutionDoesNotExist') {

@@ -8,11 +8,15 @@ import { tagsOf } from '../migration/aws.js';
 import { readClaim } from '../migration/claim.js';
 import { TAG_ROLE, TAG_SOURCE } from '../migration/naming.js';
 import { type PreflightDeps, preflight } from '../migration/preflight/index.js';
-import { MigrationError } from '../shared/errors.js';
+import { MigrationError, runbookLink } from '../shared/errors.js';
 import { nodesInRegion } from './admit.js';
 import { type FleetInput, failureThreshold, parseFleetInput, windowClosesAt } from './input.js';
 import { type Batch, type BatchSettings, createBatch, type GroupStatus, putRows } from './ledger.js';
-import { type GroupReport, runbookLink } from './report-model.js';
+import { childExecutionName } from './names.js';
+
+export { childExecutionName };
+
+import type { GroupReport } from './report-model.js';
 import { putJson, reportKey } from './store.js';
 
 /**
@@ -68,11 +72,6 @@ export interface DiscoverResult {
 export type DiscoverDeps = PreflightDeps & { s3: S3Client; bucket: string };
 
 const nodesOf = (group: ReplicationGroup) => group.MemberClusters?.length ?? 0;
-
-/** The child execution's name: `<batchId>-<groupId>` (at most 32 + 1 + 40 characters, under 80). */
-export function childExecutionName(batchId: string, groupId: string): string {
-  return `${batchId}-${groupId}`;
-}
 
 /**
  * Finds the groups of the batch, plans each (a dry run of the per-group preflight: the exact

@@ -1,4 +1,5 @@
 import type { MigrationSummary } from '../migration/state.js';
+import { runbookLink } from '../shared/errors.js';
 
 /**
  * One group's row of the batch report. Written by DiscoverGroups (planned, or why not),
@@ -46,11 +47,6 @@ export interface GroupReport {
   keysVerified?: number;
   freezeMs?: number;
   error?: { name: string; message: string; runbook: string };
-}
-
-/** Runbook section of an error name (runbooks/failures.md has one heading per name). */
-export function runbookLink(errorName: string): string {
-  return `runbooks/failures.md#${errorName.toLowerCase().replace(/[^a-z0-9-]/g, '')}`;
 }
 
 /** Errors preflight raises before it changes anything (runbooks/failures.md, Refused at preflight). */

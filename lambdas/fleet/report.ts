@@ -2,10 +2,10 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { OutcomeNotRecordedError } from '../shared/errors.js';
+import { OutcomeNotRecordedError, runbookLink } from '../shared/errors.js';
 import { renderHtml } from './html.js';
 import { readBatch, readRows } from './ledger.js';
-import { type FleetReport, type GroupReport, runbookLink } from './report-model.js';
+import type { FleetReport, GroupReport } from './report-model.js';
 import { putJson, putText, reportKey } from './store.js';
 
 export interface ReportEvent {

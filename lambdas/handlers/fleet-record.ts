@@ -1,11 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  GetExecutionHistoryCommand,
-  SFNClient,
-  type HistoryEvent as SfnHistoryEvent,
-} from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { type RecordEvent, recordOutcome } from '../fleet/record.js';
 import type { HistoryEvent } from '../fleet/report-model.js';
+import { readExecutionHistory } from '../shared/execution-history.js';
 import { logFailure } from '../shared/handler.js';
 import { logger } from '../shared/logger.js';
 
@@ -14,20 +11,7 @@ const sfn = new SFNClient({ retryMode: 'adaptive', maxAttempts: 10 });
 
 /** The child's history, every page (the timeline's step bars). */
 export async function readHistory(executionArn: string): Promise<HistoryEvent[]> {
-  const events: SfnHistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const out = await sfn.send(
-      new GetExecutionHistoryCommand({
-        executionArn,
-        maxResults: 1000,
-        nextToken,
-        includeExecutionData: true,
-      }),
-    );
-    events.push(...(out.events ?? []));
-    nextToken = out.nextToken;
-  } while (nextToken);
+  const events = await readExecutionHistory(sfn, executionArn);
   return events.map((e) => ({
     type: e.type ?? '',
     timestamp: e.timestamp ?? 0,

@@ -8,6 +8,7 @@ import {
   type MetricAlarm,
   PutMetricAlarmCommand,
   type PutMetricAlarmCommandInput,
+  paginateDescribeAlarms,
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-cloudwatch';
@@ -71,19 +72,11 @@ export function copyName(targetId: string, rest: string): string {
 /** Every metric alarm of the account (DescribeAlarms, all pages), or those under a name prefix. */
 async function listAlarms(cloudwatch: CloudWatchClient, prefix?: string): Promise<MetricAlarm[]> {
   const alarms: MetricAlarm[] = [];
-  let token: string | undefined;
-  do {
-    const page = await cloudwatch.send(
-      new DescribeAlarmsCommand({
-        AlarmTypes: ['MetricAlarm'],
-        MaxRecords: 100,
-        NextToken: token,
-        ...(prefix ? { AlarmNamePrefix: prefix } : {}),
-      }),
-    );
+  for await (const page of paginateDescribeAlarms(
+    { client: cloudwatch, pageSize: 100 },
+    { AlarmTypes: ['MetricAlarm'], ...(prefix ? { AlarmNamePrefix: prefix } : {}) },
+  ))
     alarms.push(...(page.MetricAlarms ?? []));
-    token = page.NextToken;
-  } while (token);
   return alarms;
 }
 
@@ -360,9 +353,8 @@ export async function copyAlarms(
   const plan = requirePlan(state);
   const options = alarmOptions(plan);
   startStep(state, 'alarms', now);
-  const progress = alarmProgress(state);
+  alarmProgress(state); // the summary lists the alarm moves, none included
   if (!options.copy && !options.recommended) {
-    progress.done = true;
     completeStep(state, 'alarms', now);
     return state;
   }
@@ -449,7 +441,7 @@ export async function copyAlarms(
       marked.push(alarm.AlarmName!);
     }
   }
-  state.progress.alarms = { copied, recommended, marked, skipped, done: true };
+  state.progress.alarms = { copied, recommended, marked, skipped };
   completeStep(state, 'alarms', now);
   return state;
 }

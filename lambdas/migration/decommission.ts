@@ -129,4 +129,8 @@ export async function releaseSource(
       ),
     wait,
   );
+  // The tag change takes the source through `modifying`: it is released once it is available
+  // again, so the next migration or an operator's change is not refused for its state. Past the
+  // wait, InvalidReplicationGroupStateFault; a retry finds the tags gone and waits at the top.
+  await untilAvailable(elasticache, plan.source.id, wait);
 }

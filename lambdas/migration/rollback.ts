@@ -202,25 +202,17 @@ export async function rollbackStep(
   }
 
   if (!rb.sourceReleased) {
-    // A backup window on the source holds its tags: try again on the next pass of the loop.
+    // A backup window holds the source's tags, and removing them takes it through `modifying`
+    // (releaseSource waits for `available`): past the wait, try again on the next pass of the loop.
     try {
       await releaseSource(state, elasticache, { ...BUSY_WAIT, budgetMs: 5_000 });
     } catch (error) {
       if (isBusy(error)) return state;
       throw error;
     }
-    rb.sourceReleased = true;
-  }
-
-  if (!rb.sourceSettled) {
-    // Removing the tags takes the source through `modifying` (docs/aws-behaviour.md, Tagging and
-    // group state): the rollback ends with the source as it found it, available, so the next
-    // migration or an operator's change is not refused for the group's state.
-    const source = await findGroup(elasticache, plan.source.id);
-    if (source && source.Status !== 'available' && source.Status !== 'deleting') return state;
     // Only this migration's claim: a conditional delete never removes another owner's item.
     await releaseClaim(dynamodb, plan.source.arn, plan.migrationId);
-    rb.sourceSettled = true;
+    rb.sourceReleased = true;
   }
   rb.done = true;
   delete state.deadlines.rollback;

@@ -163,7 +163,6 @@ export interface AlarmProgress {
   marked: string[];
   /** Source alarms whose dimensions had no counterpart on the new group (not copied). */
   skipped: { name: string; reason: string }[];
-  done?: boolean;
   /** The marked source alarms were deleted after the source. */
   sourceAlarmsDeleted?: string[];
 }
@@ -231,8 +230,6 @@ export interface MigrationState {
       /** The alarms this migration created are deleted and the source's alarms unmarked. */
       alarmsRemoved?: boolean;
       sourceReleased?: boolean;
-      /** The source is available again after its tags were removed, and the claim is released. */
-      sourceSettled?: boolean;
       /** A moved record pointed at the new group when the rollback began: it served clients. */
       targetServed?: boolean;
       done?: boolean;

@@ -128,3 +128,8 @@ export const LAMBDA_SERVICE_ERROR_NAMES = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
 ] as const;
+
+/** The section of runbooks/failures.md for an error name (its headings are the error names). */
+export function runbookLink(errorName: string | undefined): string {
+  return `runbooks/failures.md#${(errorName ?? '').toLowerCase().replace(/[^a-z0-9-]/g, '')}`;
+}
