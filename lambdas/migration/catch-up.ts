@@ -25,7 +25,15 @@ import {
   WriteFreezeError,
 } from '../shared/errors.js';
 import { logger } from '../shared/logger.js';
-import { ChangeTracker, catchUp, GroupControl, openPair, type RedisEndpointSpec } from '../verifier/index.js';
+import {
+  ChangeTracker,
+  catchUp,
+  EXAMPLES_PER_KIND,
+  GroupControl,
+  keyLabel,
+  openPair,
+  type RedisEndpointSpec,
+} from '../verifier/index.js';
 import { anyRecordPointsAt, findGroup } from './aws.js';
 import { changeTrackingStatus } from './change-tracking.js';
 import { changesInSync, flip } from './cutover.js';
@@ -248,6 +256,7 @@ export async function freezeAndFlip(state: MigrationState, deps: LiveDeps, now =
       }
       let copied = 0;
       let stillDifferent = 0;
+      const examples: string[] = [];
       if (tracker && pair) {
         await tracker.barrier();
         const gap =
@@ -265,6 +274,9 @@ export async function freezeAndFlip(state: MigrationState, deps: LiveDeps, now =
             const outcome = await pair.copy(db, keys, { checkCopies: true });
             copied += outcome.copied;
             stillDifferent += outcome.stillDifferent;
+            for (const key of outcome.differing.slice(0, EXAMPLES_PER_KIND - examples.length)) {
+              examples.push(keyLabel(db, key, plan.options.verification.revealKeyNames));
+            }
           }
         }
       }
@@ -284,7 +296,7 @@ export async function freezeAndFlip(state: MigrationState, deps: LiveDeps, now =
       }
       if (stillDifferent > 0) {
         throw new DataVerificationError(
-          `${stillDifferent} keys still differ after their copy under the write freeze; applications were not moved.`,
+          `${stillDifferent} keys still differ after their copy under the write freeze (${examples.join(', ')}); applications were not moved.`,
         );
       }
       // From here on the source must never acknowledge a write again.
@@ -349,6 +361,7 @@ async function finalPass(
     // function's 15 minutes).
     timeBudgetMs: Number.isFinite(budgetMs) ? budgetMs : deps.timeBudgetMs,
     checkCopies: true,
+    revealKeyNames: plan.options.verification.revealKeyNames,
   });
   if (!result.done) {
     if (plan.cutover.method === 'gate') {
@@ -365,7 +378,7 @@ async function finalPass(
   if (plan.cutover.method === 'pause' && Date.now() - startedAt > budgetMs) return 'over-budget';
   if (result.stillDifferent > 0) {
     throw new DataVerificationError(
-      `${result.stillDifferent} keys still differ after their copy in the final pass${plan.cutover.method === 'gate' ? ': the application did not stop writing' : ''}; applications were not moved.`,
+      `${result.stillDifferent} keys still differ after their copy in the final pass (${result.stillDifferentExamples.join(', ')})${plan.cutover.method === 'gate' ? ': the application did not stop writing' : ''}; applications were not moved.`,
     );
   }
   return { copied: result.keysCopied };

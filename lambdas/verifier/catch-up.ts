@@ -14,6 +14,7 @@
 import { compareObservations } from './compare.js';
 import { createIoredisClient, Endpoint, type RedisClientFactory } from './connection.js';
 import { observeKeys } from './contents.js';
+import { EXAMPLES_PER_KIND, keyLabel } from './report.js';
 import { openSession, type VerifierDependencies } from './session.js';
 import type { RedisEndpointSpec, VerifierCursor, VerifierInput, VerifierReport } from './types.js';
 import { walk } from './walk.js';
@@ -33,8 +34,19 @@ export interface CatchUpResult {
   readonly keysCopied: number;
   /** Copied keys still different when observed again (with `checkCopies`). */
   readonly stillDifferent: number;
+  /** Up to {@link EXAMPLES_PER_KIND} of them, labelled as the report labels keys (see keyLabel). */
+  readonly stillDifferentExamples: readonly string[];
   /** Keys left alone because the target changed under the copy (with `compareAndSet`). */
   readonly conflicts: number;
+}
+
+/** What {@link copyKeys} did. */
+export interface CopyOutcome {
+  copied: number;
+  stillDifferent: number;
+  /** Up to {@link EXAMPLES_PER_KIND} of the keys still different. */
+  differing: Buffer[];
+  conflicts: number;
 }
 
 /** Copies keys source → target as they are now; see {@link catchUp}. */
@@ -43,8 +55,8 @@ export async function copyKeys(
   source: Endpoint,
   target: Endpoint,
   options: { checkCopies?: boolean; compareAndSet?: boolean } = {},
-): Promise<{ copied: number; stillDifferent: number; conflicts: number }> {
-  if (keys.length === 0) return { copied: 0, stillDifferent: 0, conflicts: 0 };
+): Promise<CopyOutcome> {
+  if (keys.length === 0) return { copied: 0, stillDifferent: 0, differing: [], conflicts: 0 };
   let conflicts = 0;
   if (options.compareAndSet) {
     const before = await target.readForCopy(keys);
@@ -60,6 +72,7 @@ export async function copyKeys(
     await target.writeCopies(keys, await source.readForCopy(keys));
   }
   let stillDifferent = 0;
+  const differing: Buffer[] = [];
   if (options.checkCopies) {
     const [s, t] = await Promise.all([observeKeys(source, keys, 1000), observeKeys(target, keys, 1000)]);
     keys.forEach((_, i) => {
@@ -70,10 +83,12 @@ export async function copyKeys(
       // falls within 2 s, expired between the two reads (they can be far apart on a loaded
       // server). The walk itself copies such keys (catchUp), so none is left out by this.
       const outcome = compareObservations(a, b, { expiryToleranceMs: 0, expiryGraceMs: 2000 });
-      if (outcome !== 'equal' && outcome !== 'expiring') stillDifferent++;
+      if (outcome === 'equal' || outcome === 'expiring') return;
+      stillDifferent++;
+      if (differing.length < EXAMPLES_PER_KIND) differing.push(keys[i] as Buffer);
     });
   }
-  return { copied: keys.length - conflicts, stillDifferent, conflicts };
+  return { copied: keys.length - conflicts, stillDifferent, differing, conflicts };
 }
 
 /**
@@ -88,6 +103,7 @@ export async function catchUp(
   dependencies: VerifierDependencies = {},
 ): Promise<CatchUpResult> {
   const totals = { copied: 0, stillDifferent: 0, conflicts: 0 };
+  const examples: string[] = [];
   const { checkCopies, compareAndSet, ...rest } = input;
   const copyOptions = {
     ...(checkCopies !== undefined ? { checkCopies } : {}),
@@ -113,12 +129,16 @@ export async function catchUp(
       from: session.from,
       tally: session.report,
       stop: session.outOfTime,
-      found: async ({ differences, source, target }) => {
+      found: async ({ db, differences, source, target }) => {
         const keys = differences.map((difference) => difference.key);
         const outcome = await copyKeys(keys, source, target, copyOptions);
         totals.copied += outcome.copied;
         totals.stillDifferent += outcome.stillDifferent;
         totals.conflicts += outcome.conflicts;
+        for (const key of outcome.differing) {
+          if (examples.length < EXAMPLES_PER_KIND)
+            examples.push(keyLabel(db, key, rest.revealKeyNames ?? false));
+        }
       },
     });
     result = session.finish(positions);
@@ -131,6 +151,7 @@ export async function catchUp(
     report: result.report,
     keysCopied: totals.copied,
     stillDifferent: totals.stillDifferent,
+    stillDifferentExamples: examples,
     conflicts: totals.conflicts,
   };
 }
@@ -147,7 +168,7 @@ export interface EndpointPair {
     db: number,
     keys: readonly Buffer[],
     options?: { checkCopies?: boolean; compareAndSet?: boolean },
-  ): Promise<{ copied: number; stillDifferent: number; conflicts: number }>;
+  ): Promise<CopyOutcome>;
   close(): void;
 }
 
@@ -172,12 +193,13 @@ export async function openPair(
       await Promise.all([s.selectDb(db), t.selectDb(db)]);
       // In batches: tens of thousands of keys as one script call's arguments overflow the stack
       // (and would hold the server for the whole list).
-      const total = { copied: 0, stillDifferent: 0, conflicts: 0 };
+      const total: CopyOutcome = { copied: 0, stillDifferent: 0, differing: [], conflicts: 0 };
       for (let i = 0; i < keys.length; i += COPY_BATCH) {
         const outcome = await copyKeys(keys.slice(i, i + COPY_BATCH), s, t, copyOptions);
         total.copied += outcome.copied;
         total.stillDifferent += outcome.stillDifferent;
         total.conflicts += outcome.conflicts;
+        total.differing.push(...outcome.differing.slice(0, EXAMPLES_PER_KIND - total.differing.length));
       }
       return total;
     },

@@ -45,24 +45,44 @@ export async function observeKeys(
       const client = endpoint.clientForKey(key);
       const type = types[i] as string;
       const serverNowMs = await endpoint.serverTimeMs(client);
-      if (type === 'none') {
-        return {
-          type,
-          expireAt: -2,
-          length: 0,
-          fingerprint: '',
-          comparable: true,
-          chunked: false,
-          serverNowMs,
-        };
-      }
+      if (type === 'none') return gone(serverNowMs);
+      const expireAt = expiries[i] as number;
       const read = await endpoint.guard(
         `reading a ${type} on the ${endpoint.role}`,
         readContents(client, key, type, chunkSize),
       );
-      return { type, expireAt: expiries[i] as number, serverNowMs, ...read };
+      // A key whose expiry fell due while it was read was read partly (or wholly) after it had
+      // gone: its type and expiry are of a live key, its contents may be those of a missing one
+      // (an empty string, a shorter hash). It is gone as of the end of the read, and reads as
+      // such; otherwise a key about to expire looks like a value difference, which the final
+      // check under the write freeze counts as a failed copy. Only keys due within the window
+      // pay for the second TIME.
+      if (expireAt >= 0 && expireAt <= serverNowMs + EXPIRY_WINDOW_MS) {
+        const afterMs = await endpoint.serverTimeMs(client);
+        if (expireAt <= afterMs) return gone(afterMs);
+      }
+      return { type, expireAt, serverNowMs, ...read };
     }),
   );
+}
+
+/**
+ * Keys due to expire within this long of the start of their read get their end checked too
+ * (see {@link observeKeys}); a read of one key never takes this long.
+ */
+const EXPIRY_WINDOW_MS = 60_000;
+
+/** The observation of a key that does not exist. */
+function gone(serverNowMs: number): Observation {
+  return {
+    type: 'none',
+    expireAt: -2,
+    length: 0,
+    fingerprint: '',
+    comparable: true,
+    chunked: false,
+    serverNowMs,
+  };
 }
 
 interface Contents {

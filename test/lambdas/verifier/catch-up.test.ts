@@ -116,6 +116,7 @@ describe('the catch-up', () => {
       expect(await copy.copy(0, keys, { checkCopies: true })).toEqual({
         copied: 150_000,
         stillDifferent: 0,
+        differing: [],
         conflicts: 0,
       });
     } finally {
