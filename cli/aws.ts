@@ -4,6 +4,7 @@ import {
   type DescribeExecutionCommandOutput,
   ListExecutionsCommand,
   ListStateMachinesCommand,
+  paginateListExecutions,
   SFNClient,
   type StateMachineListItem,
 } from '@aws-sdk/client-sfn';
@@ -128,21 +129,39 @@ export async function listExecutions(sfn: SFNClient, stateMachineArn: string, st
   return executions;
 }
 
-/** The RollbackStoppedMigration execution started for a stopped migration, if there is one yet. */
-export async function findStoppedRollback(sfn: SFNClient, executionArn: string) {
+/**
+ * How far before the stop a RollbackStoppedMigration execution may have started and still be the
+ * stop's: none can start before the stop (EventBridge starts it on the stop's status change), so
+ * this only absorbs clock noise between the two dates Step Functions reports.
+ */
+const ROLLBACK_START_SLACK_MS = 60_000;
+
+/**
+ * The RollbackStoppedMigration execution started for a stopped migration, if there is one yet.
+ * ListExecutions lists newest first (AWS API reference), so the search reads only executions
+ * started since `stoppedAt` and ends at the first older one: a `cancel --wait` that polls this
+ * costs the same in an account with thousands of earlier rollbacks as in a new one.
+ */
+export async function findStoppedRollback(sfn: SFNClient, executionArn: string, stoppedAt?: Date) {
   let rollbackMachine: string;
   try {
     rollbackMachine = await resolveStateMachine(sfn, undefined, STOPPED_ROLLBACK_MACHINE);
   } catch {
     return undefined;
   }
-  for (const execution of await listExecutions(sfn, rollbackMachine)) {
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }));
-    try {
-      const input = JSON.parse(described.input ?? '{}') as { detail?: { executionArn?: string } };
-      if (input.detail?.executionArn === executionArn) return described;
-    } catch {
-      // Not an event: not ours.
+  const since = stoppedAt ? stoppedAt.getTime() - ROLLBACK_START_SLACK_MS : Number.NEGATIVE_INFINITY;
+  for await (const page of paginateListExecutions({ client: sfn }, { stateMachineArn: rollbackMachine })) {
+    for (const execution of page.executions ?? []) {
+      if ((execution.startDate?.getTime() ?? Number.POSITIVE_INFINITY) < since) return undefined;
+      const described = await sfn.send(
+        new DescribeExecutionCommand({ executionArn: execution.executionArn }),
+      );
+      try {
+        const input = JSON.parse(described.input ?? '{}') as { detail?: { executionArn?: string } };
+        if (input.detail?.executionArn === executionArn) return described;
+      } catch {
+        // Not an event: not ours.
+      }
     }
   }
   return undefined;

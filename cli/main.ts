@@ -56,7 +56,7 @@ async function statusOf(sfn: SFNClient, executionArn: string): Promise<Migration
   const status = migrationStatus(execution, events);
   if (status.error) status.runbook = runbookLink(status.error);
   if (status.status === 'ABORTED' || status.status === 'TIMED_OUT') {
-    const rollback = await findStoppedRollback(sfn, executionArn);
+    const rollback = await findStoppedRollback(sfn, executionArn, execution.stopDate);
     (status as MigrationStatus & { rollback?: unknown }).rollback = rollback
       ? { executionArn: rollback.executionArn, status: rollback.status, error: rollback.error }
       : { status: 'NOT_STARTED_YET' };
