@@ -323,21 +323,28 @@ function alarmProgress(state: MigrationState): AlarmProgress {
 }
 
 /** Puts an alarm unless a different owner's alarm holds the name (a retry re-puts its own). */
+/**
+ * Puts alarms this migration owns. Every name is checked first (one DescribeAlarms per 100
+ * names): an alarm of that name that this migration did not create stops the step before any
+ * alarm is written. Alarms it created (a retry) are put again.
+ */
 async function putOwn(
   cloudwatch: CloudWatchClient,
-  request: PutMetricAlarmCommandInput,
+  requests: readonly PutMetricAlarmCommandInput[],
   migrationId: string,
 ) {
-  const [existing] = await describeByName(cloudwatch, [request.AlarmName!]);
-  if (existing) {
+  for (const existing of await describeByName(
+    cloudwatch,
+    requests.map((r) => r.AlarmName!),
+  )) {
     const tags = await tagsOfAlarm(cloudwatch, existing.AlarmArn!);
     if (tags[TAG_MIGRATION_ID] !== migrationId) {
       throw new AlarmNameTakenError(
-        `The alarm '${request.AlarmName}' exists and was not created by this migration (its ${TAG_MIGRATION_ID} tag is '${tags[TAG_MIGRATION_ID] ?? 'absent'}'). Rename or delete it, then retry the migration from a new execution.`,
+        `The alarm '${existing.AlarmName}' exists and was not created by this migration (its ${TAG_MIGRATION_ID} tag is '${tags[TAG_MIGRATION_ID] ?? 'absent'}'). Rename or delete it, then retry the migration from a new execution.`,
       );
     }
   }
-  await cloudwatch.send(new PutMetricAlarmCommand(request));
+  for (const request of requests) await cloudwatch.send(new PutMetricAlarmCommand(request));
 }
 
 /**
@@ -381,6 +388,7 @@ export async function copyAlarms(
   const copied: AlarmProgress['copied'] = [];
   const skipped: AlarmProgress['skipped'] = [];
   const covered = new Set<string>();
+  const requests: PutMetricAlarmCommandInput[] = [];
   if (options.copy) {
     for (const alarm of watching) {
       const tags = await tagsOfAlarm(cloudwatch, alarm.AlarmArn!);
@@ -389,7 +397,7 @@ export async function copyAlarms(
         skipped.push({ name: alarm.AlarmName!, reason: request });
         continue;
       }
-      await putOwn(cloudwatch, request, plan.migrationId);
+      requests.push(request);
       copied.push({ from: alarm.AlarmName!, name: request.AlarmName! });
       for (const name of [
         alarm.MetricName,
@@ -416,11 +424,12 @@ export async function copyAlarms(
       )) {
         // Where the source had an alarm on the metric, its copy stands in for the recommended one.
         if (covered.has(request.MetricName!)) continue;
-        await putOwn(cloudwatch, request, plan.migrationId);
+        requests.push(request);
         recommended.push(request.AlarmName!);
       }
     }
   }
+  await putOwn(cloudwatch, requests, plan.migrationId);
 
   // The source's alarms go once the source is deleted: mark them now (two tool tags), so that
   // deletion is limited to marked alarms. A migration that keeps the source keeps its alarms.

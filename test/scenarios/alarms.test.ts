@@ -3,6 +3,7 @@ import {
   DescribeAlarmsCommand,
   ListTagsForResourceCommand,
   type MetricAlarm,
+  PutMetricAlarmCommand,
 } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeCacheClustersCommand,
@@ -264,6 +265,30 @@ describe('alarms carried over', () => {
     const result = await bed.run(input);
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('AccessDenied');
+    expect(await bed.groupIds()).toEqual(['orders', 'sessions']);
+    expect(await account()).toEqual(before);
+  });
+
+  it("refuses to overwrite an alarm of the copy's name that it did not create, and leaves the account's alarms as they were", async () => {
+    // Somebody's own alarm already has the name the second copy would get.
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'at-rest-migrator/orders-atrest/orders-primary-cpu',
+        Namespace: 'AWS/ElastiCache',
+        MetricName: 'EngineCPUUtilization',
+        Dimensions: [{ Name: 'CacheClusterId', Value: 'sessions-0001-001' }],
+        Statistic: 'Average',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 50,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+    const before = await account();
+    const result = await bed.run(input);
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('AlarmNameTakenError');
+    expect(result.cause).toContain("'at-rest-migrator/orders-atrest/orders-primary-cpu'");
     expect(await bed.groupIds()).toEqual(['orders', 'sessions']);
     expect(await account()).toEqual(before);
   });
