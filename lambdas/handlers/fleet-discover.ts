@@ -7,8 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type DiscoverEvent, discover } from '../fleet/discover.js';
 import { networkSettings } from '../migration/verify-data.js';
 import { requireEnv } from '../shared/env.js';
-import { logFailure } from '../shared/handler.js';
-import { logger } from '../shared/logger.js';
+import { logged } from '../shared/handler.js';
 
 // Discovery reads every group of the Region: adaptive retry paces the calls when ElastiCache
 // throttles (the SDK's client-side rate limiter), instead of failing the batch.
@@ -27,12 +26,9 @@ const deps = {
 
 /** Finds and plans the batch's groups; changes no group. */
 export async function handler(event: DiscoverEvent) {
-  try {
-    const result = await discover(event, deps);
-    logger.info('fleet discovered', { batchId: result.batchId, counts: result.counts });
-    return result;
-  } catch (error) {
-    logFailure('fleet-discover', error);
-    throw error;
-  }
+  return logged(
+    'fleet-discover',
+    () => discover(event, deps),
+    (result) => ['fleet discovered', { batchId: result.batchId, counts: result.counts }],
+  );
 }

@@ -3,8 +3,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { type RecordEvent, recordOutcome } from '../fleet/record.js';
 import type { HistoryEvent } from '../fleet/report-model.js';
 import { readExecutionHistory } from '../shared/execution-history.js';
-import { logFailure } from '../shared/handler.js';
-import { logger } from '../shared/logger.js';
+import { logged } from '../shared/handler.js';
 
 const dynamodb = new DynamoDBClient({});
 const sfn = new SFNClient({ retryMode: 'adaptive', maxAttempts: 10 });
@@ -35,12 +34,9 @@ export async function readHistory(executionArn: string): Promise<HistoryEvent[]>
 
 /** Records how a group's migration ended (report row, batch status). */
 export async function handler(event: RecordEvent) {
-  try {
-    const result = await recordOutcome(event, { dynamodb, readHistory });
-    logger.info('fleet outcome', { batchId: event.batchId, ...result });
-    return result;
-  } catch (error) {
-    logFailure('fleet-record', error);
-    throw error;
-  }
+  return logged(
+    'fleet-record',
+    () => recordOutcome(event, { dynamodb, readHistory }),
+    (result) => ['fleet outcome', { batchId: event.batchId, ...result }],
+  );
 }

@@ -4,8 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { type ReportEvent, writeReport } from '../fleet/report.js';
 import { env, requireEnv } from '../shared/env.js';
-import { logFailure } from '../shared/handler.js';
-import { logger } from '../shared/logger.js';
+import { logged } from '../shared/handler.js';
 
 const deps = {
   dynamodb: new DynamoDBClient({}),
@@ -19,12 +18,9 @@ const deps = {
 
 /** Writes the batch report (JSON and HTML) to S3 and announces it (SNS, EventBridge). */
 export async function handler(event: ReportEvent) {
-  try {
-    const result = await writeReport(event, deps);
-    logger.info('fleet report', result);
-    return result;
-  } catch (error) {
-    logFailure('fleet-report', error);
-    throw error;
-  }
+  return logged(
+    'fleet-report',
+    () => writeReport(event, deps),
+    (result) => ['fleet report', { ...result }],
+  );
 }

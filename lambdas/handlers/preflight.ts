@@ -6,8 +6,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type PreflightEvent, preflight } from '../migration/preflight/index.js';
 import type { MigrationState } from '../migration/state.js';
 import { networkSettings } from '../migration/verify-data.js';
-import { logFailure } from '../shared/handler.js';
-import { logger, withMigrationKeys } from '../shared/logger.js';
+import { logged } from '../shared/handler.js';
+import { withMigrationKeys } from '../shared/logger.js';
 
 const clients = {
   elasticache: new ElastiCacheClient({}),
@@ -33,12 +33,9 @@ export async function handler(event: PreflightEvent): Promise<MigrationState> {
     sourceReplicationGroupId:
       typeof raw.sourceReplicationGroupId === 'string' ? raw.sourceReplicationGroupId : undefined,
   });
-  try {
-    const state = await preflight(event, clients);
-    logger.info('preflight finished', { outcome: state.outcome, warnings: state.plan?.warnings ?? [] });
-    return state;
-  } catch (error) {
-    logFailure('preflight', error);
-    throw error;
-  }
+  return logged(
+    'preflight',
+    () => preflight(event, clients),
+    (state) => ['preflight finished', { outcome: state.outcome, warnings: state.plan?.warnings ?? [] }],
+  );
 }

@@ -3,8 +3,8 @@ import { type Gate, requestApproval } from '../migration/approval.js';
 import type { MigrationState } from '../migration/state.js';
 import { requireEnv } from '../shared/env.js';
 import { InvalidInputError } from '../shared/errors.js';
-import { logFailure } from '../shared/handler.js';
-import { logger, withMigrationKeys } from '../shared/logger.js';
+import { logged } from '../shared/handler.js';
+import { withMigrationKeys } from '../shared/logger.js';
 
 const sns = new SNSClient({});
 const topicArn = requireEnv('approvalTopicArn');
@@ -18,12 +18,9 @@ export async function handler(event: { taskToken: string; gate: Gate; state: Mig
     migrationId: event.state.migrationId,
     sourceReplicationGroupId: event.state.sourceReplicationGroupId,
   });
-  try {
-    const result = await requestApproval(event, sns, topicArn);
-    logger.info('approval requested', { gate: event.gate });
-    return result;
-  } catch (error) {
-    logFailure('request-approval', error);
-    throw error;
-  }
+  return logged(
+    'request-approval',
+    () => requestApproval(event, sns, topicArn),
+    () => ['approval requested', { gate: event.gate }],
+  );
 }

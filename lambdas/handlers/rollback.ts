@@ -5,8 +5,8 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { recoverStoppedMigration } from '../migration/recover-stopped.js';
 import { leftovers, rollbackStep } from '../migration/rollback.js';
-import { logFailure, type StepEvent, stepHandler } from '../shared/handler.js';
-import { logger, withMigrationKeys } from '../shared/logger.js';
+import { logged, type StepEvent, stepHandler } from '../shared/handler.js';
+import { withMigrationKeys } from '../shared/logger.js';
 
 const clients = {
   elasticache: new ElastiCacheClient({}),
@@ -29,16 +29,11 @@ const steps = stepHandler('rollback', {
 /** `recover` (RollbackStoppedMigration): the state of a stopped execution, from its history. */
 async function recover(executionArn: string) {
   withMigrationKeys({ migrationId: executionArn.split(':').pop() ?? executionArn });
-  try {
-    const recovered = await recoverStoppedMigration(executionArn, sfn);
-    logger.info('rollback:recover finished', {
-      nothingToRollBack: 'nothingToRollBack' in recovered,
-    });
-    return recovered;
-  } catch (error) {
-    logFailure('rollback:recover', error);
-    throw error;
-  }
+  return logged(
+    'rollback:recover',
+    () => recoverStoppedMigration(executionArn, sfn),
+    (recovered) => ['rollback:recover finished', { nothingToRollBack: 'nothingToRollBack' in recovered }],
+  );
 }
 
 export const handler = (event: StepEvent<'step' | 'report'> | { action: 'recover'; executionArn: string }) =>

@@ -30,15 +30,33 @@ export function stepHandler<A extends string>(
     const run = Object.hasOwn(actions, event.action) ? actions[event.action] : undefined;
     if (!run) throw new InvalidInputError(`${step}: unknown action '${String(event.action)}'.`);
     logger.info(`${step}:${event.action} started`);
-    try {
-      const result = await run(state);
-      logger.info(`${step}:${event.action} finished`, { progress: result.progress });
-      return result;
-    } catch (error) {
-      logFailure(`${step}:${event.action}`, error);
-      throw error;
-    }
+    return logged(
+      `${step}:${event.action}`,
+      () => run(state),
+      (result) => [`${step}:${event.action} finished`, { progress: result.progress }],
+    );
   };
+}
+
+/**
+ * Runs a handler's work and logs how it went: `outcome` names the log line of a success and its
+ * fields; a failure is logged as {@link logFailure} does and thrown on with its name (Step
+ * Functions' Retry/Catch match it).
+ */
+export async function logged<T>(
+  what: string,
+  work: () => Promise<T>,
+  outcome: (result: T) => [message: string, fields?: Record<string, unknown>],
+): Promise<T> {
+  try {
+    const result = await work();
+    const [message, fields] = outcome(result);
+    logger.info(message, fields ?? {});
+    return result;
+  } catch (error) {
+    logFailure(what, error);
+    throw error;
+  }
 }
 
 export function logFailure(what: string, error: unknown): void {
