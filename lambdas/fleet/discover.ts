@@ -4,8 +4,9 @@ import {
   type ReplicationGroup,
 } from '@aws-sdk/client-elasticache';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { tagsOf } from '../migration/aws.js';
+import { findGroup, tagsOf } from '../migration/aws.js';
 import { readClaim } from '../migration/claim.js';
+import { BUSY_WAIT, isBusy, retryWhileBusy } from '../migration/group-state.js';
 import { TAG_ROLE, TAG_SOURCE } from '../migration/naming.js';
 import { type PreflightDeps, preflight } from '../migration/preflight/index.js';
 import { MigrationError, runbookLink } from '../shared/errors.js';
@@ -92,22 +93,41 @@ export async function discover(
   const rows: GroupReport[] = [];
 
   // Groups this tool made (targets of migrations) and the sources they replaced.
-  const tagsById = new Map<string, Record<string, string>>();
+  // ElastiCache reads a group's tags only while it is `available` (docs/aws-behaviour.md, Tagging
+  // and group state): a group in its daily backup window answers InvalidReplicationGroupStateFault
+  // for as long as the backup runs. Such a group's tags are `undefined` (unknown) here, after a
+  // short wait, instead of failing the whole batch.
+  const tagsById = new Map<string, Record<string, string> | undefined>();
   const readTags = async (g: ReplicationGroup) => {
     const id = g.ReplicationGroupId ?? '';
-    if (!tagsById.has(id)) tagsById.set(id, g.ARN ? await tagsOf(deps.elasticache, g.ARN) : {});
-    return tagsById.get(id) ?? {};
+    if (!tagsById.has(id)) {
+      const tags = g.ARN
+        ? await retryWhileBusy(() => tagsOf(deps.elasticache, g.ARN!), deps.busyWait ?? BUSY_WAIT).catch(
+            (error) => {
+              if (isBusy(error)) return undefined;
+              throw error;
+            },
+          )
+        : {};
+      tagsById.set(id, tags);
+    }
+    return tagsById.get(id);
   };
   const migratedSources = new Map<string, string>();
   await pool(
     groups.filter((g) => g.AtRestEncryptionEnabled),
     8,
     async (g) => {
-      const tags = await readTags(g);
+      // An encrypted group whose tags cannot be read now may be the target of a kept source's
+      // earlier migration. That source is still safe from a second migration: its records point
+      // at the target (preflight refuses with DnsRecordMismatchError), and the derived target id
+      // is taken (TargetExistsError).
+      const tags = (await readTags(g)) ?? {};
       if (tags[TAG_ROLE] === 'target' && tags[TAG_SOURCE])
         migratedSources.set(tags[TAG_SOURCE], g.ReplicationGroupId ?? '');
     },
   );
+  const unreadable: ReplicationGroup[] = [];
 
   const selected: ReplicationGroup[] = [];
   for (const id of input.selection.groupIds ?? []) {
@@ -131,12 +151,32 @@ export async function discover(
       return;
     if (g.Status === 'deleting') return;
     const tags = input.selection.tags || !input.dnsRecords[id] ? await readTags(g) : {};
+    if (!tags) {
+      // Whether it is selected (its tags) or where its records are (its DNS tag) is unknown. An
+      // encrypted one needs nothing either way, and is left out of the report (it may not be
+      // selected); an unencrypted one is refused for this batch.
+      if (!g.AtRestEncryptionEnabled) unreadable.push(g);
+      return;
+    }
     if (tags[TAG_ROLE] === 'target') return; // a group this tool created
     if (input.selection.tags && !Object.entries(input.selection.tags).every(([k, v]) => tags[k] === v))
       return;
     selected.push(g);
   });
   selected.sort((a, b) => (a.ReplicationGroupId ?? '').localeCompare(b.ReplicationGroupId ?? ''));
+  for (const g of unreadable) {
+    const id = g.ReplicationGroupId ?? '';
+    const status = (await findGroup(deps.elasticache, id))?.Status ?? g.Status;
+    rows.push(
+      refusedRow(
+        id,
+        nodesOf(g),
+        'SourceNotAvailableError',
+        `Replication group '${id}' is '${status}' (a backup, its daily window at ${g.SnapshotWindow ?? 'an unknown time'} UTC, or a change in progress): ElastiCache does not let its tags be read until it is 'available', so the batch cannot tell whether it is selected or where its records are. The next batch takes it; schedule batches away from the backup windows.`,
+        g.Engine ?? 'redis',
+      ),
+    );
+  }
 
   const candidates: GroupReport[] = [];
   // The groups of a fleet name the same key, zones, parameter and subnet groups: read each once.

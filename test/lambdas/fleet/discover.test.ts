@@ -99,4 +99,42 @@ describe('discovery', () => {
       await sandbox.stop();
     }
   });
+
+  it('plans around groups in their backup window: a busy group is refused for this batch, the rest planned', async () => {
+    const mix = { succeed: 4, refused: 0, encrypted: 1, replicas: 1 };
+    const sandbox = await startSandbox({ fixture: fleetFixture(mix) });
+    try {
+      configureLocalEnvironment(sandbox);
+      const ids = fleetIds(mix);
+      // The daily backup runs on an encrypted group (whose tags say whether this tool made it)
+      // and on a candidate: ElastiCache refuses to read the tags of either while it lasts.
+      // (Realistic durations: the fixture's time scale makes 10^9 ms a few minutes here.)
+      sandbox.elasticache.beginAutomaticBackup(ids.encrypted[0] as string, 1e9);
+      sandbox.elasticache.beginAutomaticBackup(ids.succeed[1] as string, 1e9);
+      const dynamodb = new DynamoDBClient({});
+      const result = await discover(
+        { input: { selection: { tags: { team: 'web' } }, dryRun: true }, executionName: 'backup-window' },
+        {
+          elasticache: new ElastiCacheClient({}),
+          route53: new Route53Client({}),
+          kms: new KMSClient({}),
+          secrets: new SecretsManagerClient({}),
+          dynamodb,
+          s3: new S3Client({}),
+          bucket: SANDBOX_REPORTS_BUCKET,
+          network: networkSettings(),
+          busyWait: { budgetMs: 300, firstDelayMs: 50, maxDelayMs: 100 },
+        },
+      );
+      // The encrypted group needs nothing whatever its tags say, and is not reported: whether it
+      // is selected is unknown.
+      expect(result.counts).toEqual({ planned: 3, refused: 1 });
+      const [busy] = await readRows(dynamodb, 'backup-window', [ids.succeed[1] as string]);
+      expect(busy?.outcome).toBe('refused');
+      expect(busy?.error?.name).toBe('SourceNotAvailableError');
+      expect(busy?.error?.message).toMatch(/is 'snapshotting'/);
+    } finally {
+      await sandbox.stop();
+    }
+  });
 });
