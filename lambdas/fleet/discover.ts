@@ -349,7 +349,9 @@ async function planGroup(
       executionName,
       dnsRecords: dnsRecords.length,
       ...(plan?.target?.id ? { targetReplicationGroupId: plan.target.id } : {}),
-      ...(plan?.changes ? { changes: plan.changes.map((c) => `${c.setting}: ${c.reason}`) } : {}),
+      ...(plan?.changes
+        ? { changes: plan.changes.map((c) => `${c.setting}: ${c.from} → ${c.to} — ${c.reason}`) }
+        : {}),
     };
   } catch (error) {
     if (!(error instanceof MigrationError)) throw error;
