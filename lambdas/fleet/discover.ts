@@ -6,7 +6,7 @@ import {
 import type { S3Client } from '@aws-sdk/client-s3';
 import { findGroup, tagsOf } from '../migration/aws.js';
 import { readClaim } from '../migration/claim.js';
-import { BUSY_WAIT, isBusy, retryWhileBusy } from '../migration/group-state.js';
+import { type BusyWait, isBusy, retryWhileBusy } from '../migration/group-state.js';
 import { TAG_ROLE, TAG_SOURCE } from '../migration/naming.js';
 import { type PreflightDeps, preflight } from '../migration/preflight/index.js';
 import { MigrationError, runbookLink } from '../shared/errors.js';
@@ -75,6 +75,14 @@ export type DiscoverDeps = PreflightDeps & { s3: S3Client; bucket: string };
 const nodesOf = (group: ReplicationGroup) => group.MemberClusters?.length ?? 0;
 
 /**
+ * How long discovery waits for a busy group (its tags, its preflight): long enough for the
+ * `modifying` of a tag change, not for a backup, which lasts minutes (the group is refused for
+ * this batch instead). A migration's own preflight waits longer (BUSY_WAIT); here a fleet full of
+ * groups in their backup windows would otherwise hold the one planning invocation for minutes.
+ */
+export const DISCOVERY_BUSY_WAIT: BusyWait = { budgetMs: 5_000, firstDelayMs: 200, maxDelayMs: 2_000 };
+
+/**
  * Finds the groups of the batch, plans each (a dry run of the per-group preflight: the exact
  * CreateReplicationGroup request, or the refusal), records the ledger and the plan (S3), and
  * returns the groups that may start. Reads only, apart from the ledger and the plan: a group
@@ -86,6 +94,7 @@ export async function discover(
   now = Date.now(),
 ): Promise<DiscoverResult> {
   const input = parseFleetInput(event.input);
+  const busyWait = deps.busyWait ?? DISCOVERY_BUSY_WAIT;
   const batchId = input.batchId ?? event.executionName.slice(0, 32).replace(/[^A-Za-z0-9-]/g, '-');
   const startedAt = event.startedAt ? Date.parse(event.startedAt) : now;
   const groups = await listGroups(deps.elasticache);
@@ -102,12 +111,10 @@ export async function discover(
     const id = g.ReplicationGroupId ?? '';
     if (!tagsById.has(id)) {
       const tags = g.ARN
-        ? await retryWhileBusy(() => tagsOf(deps.elasticache, g.ARN!), deps.busyWait ?? BUSY_WAIT).catch(
-            (error) => {
-              if (isBusy(error)) return undefined;
-              throw error;
-            },
-          )
+        ? await retryWhileBusy(() => tagsOf(deps.elasticache, g.ARN!), busyWait).catch((error) => {
+            if (isBusy(error)) return undefined;
+            throw error;
+          })
         : {};
       tagsById.set(id, tags);
     }
@@ -180,7 +187,7 @@ export async function discover(
 
   const candidates: GroupReport[] = [];
   // The groups of a fleet name the same key, zones, parameter and subnet groups: read each once.
-  const planDeps: DiscoverDeps = { ...deps, sharedReads: deps.sharedReads ?? new Map() };
+  const planDeps: DiscoverDeps = { ...deps, busyWait, sharedReads: deps.sharedReads ?? new Map() };
   await pool(selected, 4, async (g) => {
     const row = await planGroup(
       g,

@@ -123,7 +123,6 @@ describe('discovery', () => {
           s3: new S3Client({}),
           bucket: SANDBOX_REPORTS_BUCKET,
           network: networkSettings(),
-          busyWait: { budgetMs: 300, firstDelayMs: 50, maxDelayMs: 100 },
         },
       );
       // The encrypted group needs nothing whatever its tags say, and is not reported: whether it
