@@ -44,6 +44,7 @@ export async function observeKeys(
     keys.map(async (key, i) => {
       const client = endpoint.clientForKey(key);
       const type = types[i] as string;
+      const startedAt = performance.now();
       const serverNowMs = await endpoint.serverTimeMs(client);
       if (type === 'none') return gone(serverNowMs);
       const expireAt = expiries[i] as number;
@@ -55,9 +56,11 @@ export async function observeKeys(
       // gone: its type and expiry are of a live key, its contents may be those of a missing one
       // (an empty string, a shorter hash). It is gone as of the end of the read, and reads as
       // such; otherwise a key about to expire looks like a value difference, which the final
-      // check under the write freeze counts as a failed copy. Only keys due within the window
-      // pay for the second TIME.
-      if (expireAt >= 0 && expireAt <= serverNowMs + EXPIRY_WINDOW_MS) {
+      // check under the write freeze counts as a failed copy. Only a key that can have expired
+      // by now pays for the second TIME: the server's clock has moved on by no more than this
+      // side's since just before the first TIME (plus a slack for a server clock that steps).
+      const elapsedMs = performance.now() - startedAt;
+      if (expireAt >= 0 && expireAt <= serverNowMs + elapsedMs + CLOCK_SLACK_MS) {
         const afterMs = await endpoint.serverTimeMs(client);
         if (expireAt <= afterMs) return gone(afterMs);
       }
@@ -66,11 +69,8 @@ export async function observeKeys(
   );
 }
 
-/**
- * Keys due to expire within this long of the start of their read get their end checked too
- * (see {@link observeKeys}); a read of one key never takes this long.
- */
-const EXPIRY_WINDOW_MS = 60_000;
+/** Allowance for a server clock that runs ahead of this process's while a key is read. */
+const CLOCK_SLACK_MS = 1_000;
 
 /** The observation of a key that does not exist. */
 function gone(serverNowMs: number): Observation {

@@ -56,6 +56,15 @@ describe('a key that expires while it is observed', () => {
     expect(hash?.type).toBe('none');
   });
 
+  it('reads as gone when its read outlasts the time it had left by more than the clock slack', async () => {
+    pair = await restoredPair(async () => {});
+    await pair.src.set('later', 'x'.repeat(100), 'PX', 1500);
+    // STRLEN and GET, 1.5 s late each: the read takes 3 s.
+    const source = await open('source', pair.sourceSpec, slowContentReads(1500));
+    const [later] = await observeKeys(source, [Buffer.from('later')], 1000);
+    expect(later?.type).toBe('none');
+  });
+
   it('is not counted as a failed copy by the final check', async () => {
     pair = await restoredPair(async () => {});
     await pair.src.set('short', 'x'.repeat(100), 'PX', 300);
