@@ -60,6 +60,20 @@ describe('the fleet input', () => {
   });
 });
 
+/** Discovery's clients, pointed at the sandbox by configureLocalEnvironment. */
+function discoverDeps(dynamodb: DynamoDBClient) {
+  return {
+    elasticache: new ElastiCacheClient({}),
+    route53: new Route53Client({}),
+    kms: new KMSClient({}),
+    secrets: new SecretsManagerClient({}),
+    dynamodb,
+    s3: new S3Client({}),
+    bucket: SANDBOX_REPORTS_BUCKET,
+    network: networkSettings(),
+  };
+}
+
 describe('discovery', () => {
   it('plans every group with its own facts, reading what the groups share once', async () => {
     const mix = { succeed: 5, refused: 1, encrypted: 1, replicas: 0 };
@@ -69,16 +83,7 @@ describe('discovery', () => {
       const dynamodb = new DynamoDBClient({});
       const result = await discover(
         { input: { selection: { tags: { team: 'web' } }, dryRun: true }, executionName: 'shared-reads' },
-        {
-          elasticache: new ElastiCacheClient({}),
-          route53: new Route53Client({}),
-          kms: new KMSClient({}),
-          secrets: new SecretsManagerClient({}),
-          dynamodb,
-          s3: new S3Client({}),
-          bucket: SANDBOX_REPORTS_BUCKET,
-          network: networkSettings(),
-        },
+        discoverDeps(dynamodb),
       );
       expect(result.counts).toEqual({ planned: 5, refused: 1, 'already-encrypted': 1 });
       const ids = fleetIds(mix);
@@ -114,16 +119,7 @@ describe('discovery', () => {
       const dynamodb = new DynamoDBClient({});
       const result = await discover(
         { input: { selection: { tags: { team: 'web' } }, dryRun: true }, executionName: 'backup-window' },
-        {
-          elasticache: new ElastiCacheClient({}),
-          route53: new Route53Client({}),
-          kms: new KMSClient({}),
-          secrets: new SecretsManagerClient({}),
-          dynamodb,
-          s3: new S3Client({}),
-          bucket: SANDBOX_REPORTS_BUCKET,
-          network: networkSettings(),
-        },
+        discoverDeps(dynamodb),
       );
       // The encrypted group needs nothing whatever its tags say, and is not reported: whether it
       // is selected is unknown.
