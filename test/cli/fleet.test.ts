@@ -3,17 +3,15 @@
  * the sandbox's Step Functions (the fleet state machine with its Distributed Map, the per-group
  * machine as its children) and S3 (the report).
  */
-import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetInputFrom } from '../../cli/fleet.js';
 import { parseFleetInput } from '../../lambdas/fleet/input.js';
+import { cliJson, runCli } from '../support/cli.js';
 import { type FleetBed, fleetFixture, NULL_DATA_MIGRATION, startFleetBed } from '../support/fleet.js';
 
-const BIN = fileURLToPath(new URL('../../bin/at-rest-migrator.mjs', import.meta.url));
 const MIX = { succeed: 2, encrypted: 1, refused: 1, failing: 1 };
 let bed: FleetBed;
 
@@ -24,36 +22,10 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => bed?.stop());
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI; the promise carries the child process (to read its output as it comes). */
-function cli(args: string[], stdin?: string): Promise<Run> & { child: ChildProcess } {
-  let child: ChildProcess | undefined;
-  const done = new Promise<Run>((resolve) => {
-    child = execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        timeout: 180_000,
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: process.env.HOME ?? '/tmp',
-          ...bed.sandbox.env,
-        },
-      },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-    );
-    if (stdin !== undefined) child.stdin?.end(stdin);
-  });
-  return Object.assign(done, { child: child as unknown as ChildProcess });
-}
-
-const json = (run: Run) => JSON.parse(run.stdout) as Record<string, unknown>;
+/** Runs the CLI against the sandbox; the promise carries the child process. */
+const cli = (args: string[], stdin?: string) =>
+  runCli(args, { env: bed.sandbox.env, timeoutMs: 180_000, ...(stdin !== undefined ? { stdin } : {}) });
+const json = cliJson;
 const fleetExecutions = () =>
   [...bed.sandbox.stepfunctions.executions.values()].filter((e) => e.stateMachineArn === bed.fleetArn);
 

@@ -3,12 +3,10 @@
  * child process, against the sandbox's Step Functions (AWS_ENDPOINT_URL): every command, in text
  * and with --output json, and its exit codes.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliJson, runCli } from '../support/cli.js';
 import { fleet, startWorkflowBed, type WorkflowBed, ZONE_ID } from '../support/workflow.js';
 
-const BIN = fileURLToPath(new URL('../../bin/at-rest-migrator.mjs', import.meta.url));
 let bed: WorkflowBed;
 
 beforeAll(async () => {
@@ -16,34 +14,14 @@ beforeAll(async () => {
 });
 afterAll(() => bed.stop());
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        timeout: 120_000,
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: process.env.HOME ?? '/tmp',
-          ...bed.sandbox.env,
-          MIGRATOR_OPERATOR: 'test-operator',
-        },
-      },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-    );
-    if (stdin !== undefined) child.stdin?.end(stdin);
+/** Runs the CLI against the sandbox, as the operator 'test-operator'. */
+const cli = (args: string[], stdin?: string) =>
+  runCli(args, {
+    env: { ...bed.sandbox.env, MIGRATOR_OPERATOR: 'test-operator' },
+    timeoutMs: 120_000,
+    ...(stdin !== undefined ? { stdin } : {}),
   });
-}
-
-const json = (run: Run) => JSON.parse(run.stdout) as Record<string, unknown>;
+const json = cliJson;
 
 const input = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({
