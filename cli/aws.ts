@@ -2,9 +2,9 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
-  ListExecutionsCommand,
-  ListStateMachinesCommand,
+  type ExecutionListItem,
   paginateListExecutions,
+  paginateListStateMachines,
   SFNClient,
   type StateMachineListItem,
 } from '@aws-sdk/client-sfn';
@@ -28,12 +28,8 @@ export function sfnClient(): SFNClient {
 
 export async function listStateMachines(sfn: SFNClient): Promise<StateMachineListItem[]> {
   const machines: StateMachineListItem[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new ListStateMachinesCommand({ nextToken }));
+  for await (const page of paginateListStateMachines({ client: sfn }, {}))
     machines.push(...(page.stateMachines ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
   return machines;
 }
 
@@ -113,19 +109,12 @@ export const executionHistory = readExecutionHistory;
 
 /** Every execution of a state machine, newest first, optionally of one status. */
 export async function listExecutions(sfn: SFNClient, stateMachineArn: string, statusFilter?: string) {
-  const executions = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(
-      new ListExecutionsCommand({
-        stateMachineArn,
-        nextToken,
-        ...(statusFilter ? { statusFilter: statusFilter as never } : {}),
-      }),
-    );
+  const executions: ExecutionListItem[] = [];
+  for await (const page of paginateListExecutions(
+    { client: sfn },
+    { stateMachineArn, ...(statusFilter ? { statusFilter: statusFilter as never } : {}) },
+  ))
     executions.push(...(page.executions ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
   return executions;
 }
 

@@ -8,7 +8,7 @@ import {
   DescribeExecutionCommand,
   type ExecutionListItem,
   type HistoryEvent,
-  ListExecutionsCommand,
+  paginateListExecutions,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -362,19 +362,17 @@ class BatchFollower {
     const stateMachineArn = await this.migrationMachine();
     const found = new Map<string, ExecutionListItem>();
     const wanted = [...names].filter((n) => !this.closed.has(n)).length;
-    let nextToken: string | undefined;
-    do {
-      const page = await this.sfn.send(
-        new ListExecutionsCommand({ stateMachineArn, maxResults: 1000, nextToken }),
-      );
+    for await (const page of paginateListExecutions(
+      { client: this.sfn, pageSize: 1000 },
+      { stateMachineArn },
+    )) {
       const executions = page.executions ?? [];
       for (const e of executions)
         if (e.name && names.has(e.name) && !this.closed.has(e.name)) found.set(e.name, e);
-      nextToken = page.nextToken;
       const oldest = executions.at(-1)?.startDate;
       if (found.size >= wanted) break;
       if (this.scannedAll && oldest && oldest < batchStart) break;
-    } while (nextToken);
+    }
     this.scannedAll = true;
     return found;
   }
