@@ -45,6 +45,10 @@ export function awsCli(
       ],
       {
         timeout: 60_000,
+        // An execution's history with its data runs past execFile's default 1 MiB when a busy
+        // machine makes the workflow poll more often; past the limit the CLI was killed and the
+        // test saw exit 1 with an empty stderr.
+        maxBuffer: 256 * 1024 * 1024,
         env: {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
           HOME: process.env.HOME ?? '/tmp',
@@ -63,7 +67,9 @@ export function awsCli(
         } catch {
           json = undefined;
         }
-        resolve({ code, stdout, stderr, ...(json ? { json } : {}) });
+        // Killed (timeout, output limit) or not started: say why where a failing test looks.
+        const why = error && typeof error.code !== 'number' ? `\n${error.message}` : '';
+        resolve({ code, stdout, stderr: stderr + why, ...(json ? { json } : {}) });
       },
     );
   });
